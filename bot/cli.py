@@ -1,0 +1,293 @@
+"""`wenda` commands: index, ask, repl (and the ones later modules add)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+log = logging.getLogger("wenda")
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = Path(args.corpus)
+    if getattr(args, "index", None):
+        overrides["index_dir"] = Path(args.index)
+    if getattr(args, "k", None):
+        overrides["top_k"] = args.k
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        raise UserError(f"Invalid settings ({problems}); check your environment and .env.") from error
+
+
+def _progress_printer(quiet: bool):
+    """A build progress callback drawing tqdm bars on stderr."""
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+    labels = {"read": "reading documents", "embed": "embedding passages"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr, leave=False)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def _load_embedder(settings: Settings):
+    from bot.embedding import Embedder, ModelUnavailable
+
+    try:
+        return Embedder(settings)
+    except ModelUnavailable as error:
+        raise UserError(str(error)) from error
+
+
+def _build(settings: Settings, embedder, quiet: bool = False):
+    from bot.index import IndexBusy, rebuild
+
+    if not settings.corpus_dir.is_dir():
+        raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
+    try:
+        index, report = rebuild(settings, embedder, _progress_printer(quiet))
+    except IndexBusy as error:
+        raise UserError(str(error)) from error
+    if report.passages == 0:
+        raise UserError(f"No text found in {settings.corpus_dir}: add .txt or .md files and run 'wenda index'.")
+    return index, report
+
+
+def _print_report(report) -> None:
+    print(
+        f"Indexed {report.documents} documents, {report.passages} passages ({report.embedded} newly embedded) "
+        f"in {report.seconds:.1f} s -> {report.path}",
+        file=sys.stderr,
+    )
+    for skipped in report.skipped:
+        print(f"  skipped {skipped['doc']}: {skipped['reason']}", file=sys.stderr)
+
+
+def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool = False):
+    """Load the sentence model and the index (building it on first use); returns a `Wenda`."""
+    from bot.answer import Wenda
+    from bot.index import Index, IndexError_, IndexMissing, corpus_changes
+
+    embedder = _load_embedder(settings)
+    try:
+        index = Index.load(settings.index_dir)
+    except IndexMissing:
+        if not build_if_missing:
+            raise
+        print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} ...", file=sys.stderr)
+        index, report = _build(settings, embedder, quiet)
+        _print_report(report)
+    except IndexError_ as error:
+        raise UserError(str(error)) from error
+    try:
+        index.check_settings(settings)
+    except IndexError_ as error:
+        raise UserError(str(error)) from error
+    changes = corpus_changes(index.manifest, settings.corpus_dir)
+    if any(changes.values()):
+        summary = ", ".join(f"{len(ids)} {kind}" for kind, ids in changes.items() if ids)
+        log.warning("The corpus changed since the index was built (%s): run 'wenda index' to include it.", summary)
+    return Wenda(settings, embedder, index)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Build the index from the corpus folder."""
+    settings = _settings(args)
+    embedder = _load_embedder(settings)
+    _, report = _build(settings, embedder, args.quiet)
+    _print_report(report)
+    return 0
+
+
+def format_answer(answer) -> str:
+    """An answer for a terminal: the sentence, then where it comes from."""
+    if not answer.found:
+        lines = ["未找到答案 (no answer in the corpus)."]
+        if answer.hits:
+            hit = answer.hits[0]
+            lines.append(f"  可能相关: {hit.passage.text[:80]}… — {hit.passage.source}")
+        return "\n".join(lines)
+    lines = []
+    if answer.answer and answer.answer != answer.sentence:
+        lines.append(answer.answer)
+    lines.append(answer.sentence)
+    lines.append(f"  — {answer.best.passage.source}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or each line of standard input."""
+    settings = _settings(args)
+    wenda = load_pipeline(settings, quiet=args.json)
+    questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
+    for question in questions:
+        if not question or not question.strip():
+            if args.question is not None:
+                raise UserError("The question is empty: ask something, e.g. wenda ask \"渝万高铁何时开工\".")
+            continue
+        answer = wenda.answer(question, args.k)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer), flush=True)
+            if args.question is None:
+                print(flush=True)
+    return 0
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    """Interactive loop for developers: answers with every score and the timing."""
+    from bot.repl import run_repl
+
+    settings = _settings(args)
+    return run_repl(load_pipeline(settings), settings)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Measure retrieval and answers on a SQuAD-format file or a seed-style JSONL file."""
+    from bot import evaluate
+    from bot.answer import Wenda
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"No such file: {path}")
+    settings = _settings(args)
+    kind = evaluate.detect_kind(path)
+    try:
+        if kind == "squad":
+            paragraphs, questions = evaluate.read_squad(path)
+            embedder = _load_embedder(settings)
+            print(f"Indexing {len(paragraphs)} paragraphs of {path.name} ...", file=sys.stderr)
+            index = evaluate.squad_index(paragraphs, settings, embedder, _progress_printer(args.json))
+            wenda = Wenda(settings, embedder, index)
+        else:
+            questions = evaluate.read_jsonl(path)
+            wenda = load_pipeline(settings, quiet=args.json)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+    if not questions:
+        raise UserError(f"{path} has no questions.")
+    outcomes = evaluate.run_questions(wenda, questions, kind, max(args.k or 0, 30 if kind == "squad" else settings.top_k))
+    report = evaluate.score(outcomes, kind)
+    if args.json:
+        payload = {"file": str(path), "kind": kind, "metrics": report.metrics}
+        if args.verbose_failures:
+            payload["failures"] = report.failures
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(f"{path} ({kind}, {len(questions)} questions)")
+        print(evaluate.format_report(report, args.verbose_failures))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wenda",
+        description="Answer questions about a Chinese document collection: the answer, its sentence and its source.",
+        epilog="Settings come from the environment and .env (see .env.example); options override them.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv for debug)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def paths(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--corpus", metavar="DIR", help="corpus folder (default: CORPUS_DIR, 'corpus')")
+        sub.add_argument("--index", metavar="DIR", help="index folder (default: INDEX_DIR, 'index')")
+
+    sub = commands.add_parser("index", help="build the index from the corpus", description=cmd_index.__doc__)
+    paths(sub)
+    sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sub.set_defaults(func=cmd_index)
+
+    sub = commands.add_parser(
+        "ask",
+        help="answer a question (or each line of stdin)",
+        description="Answer QUESTION, or with no QUESTION each line of standard input (the model loads once). "
+        "Builds the index first if there is none.",
+    )
+    sub.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit to read stdin")
+    paths(sub)
+    sub.add_argument("-k", type=int, metavar="N", help="passages to return (default: TOP_K)")
+    sub.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per question: {"question", "found", "answer", "sentence", "confidence", '
+        '"passages": [{"doc", "title", "section", "text", "score", "start", "end"}]}',
+    )
+    sub.set_defaults(func=cmd_ask)
+
+    sub = commands.add_parser("repl", help="interactive question loop with scores and timing", description=cmd_repl.__doc__)
+    paths(sub)
+    sub.add_argument("-k", type=int, metavar="N", help="passages to show (default: TOP_K)")
+    sub.set_defaults(func=cmd_repl)
+
+    sub = commands.add_parser(
+        "eval",
+        help="measure retrieval and answers on a SQuAD or seed-style JSONL file",
+        description="Measure on FILE: a SQuAD-format JSON file (each context indexed as its own document; "
+        "paragraph R@1/R@5/MRR@10) or a JSONL file of {id, question, answers, evidence, unanswerable} "
+        "asked against the configured corpus (evidence hit@1/hit@3). Both report answer accuracy, exact "
+        "match, character F1, answer-sentence accuracy and abstention precision/recall.",
+    )
+    sub.add_argument("file", metavar="FILE")
+    paths(sub)
+    sub.add_argument("-k", type=int, metavar="N", help="passages retrieved per question")
+    sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    sub.add_argument("-v", "--verbose", dest="verbose_failures", action="store_true", help="list every failure")
+    sub.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("jieba", "bm25s", "sentence_transformers", "httpx", "faiss"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except UserError as error:
+        print(f"wenda: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("wenda: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

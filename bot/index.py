@@ -1,0 +1,510 @@
+"""Build, save, load and search the index: FAISS vectors + BM25 + passage metadata, one manifest.
+
+On disk, `INDEX_DIR` holds one folder per build and a `CURRENT` file naming the one in use:
+
+    index/
+      CURRENT                 -> "build-20261129T120000-3f2a"
+      build-20261129T120000-3f2a/
+        manifest.json         model, dimension, counts, corpus fingerprints, file checksums
+        vectors.faiss         normalised passage vectors, inner product
+        bm25/                 bm25s sparse matrices over character 1-3-grams
+        passages.jsonl        one passage per line, in vector order
+
+A build is written to its own folder and made current by atomically replacing `CURRENT`, so a
+reader never sees half an index and an interrupted build leaves the previous one in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.cache import EmbeddingCache
+from bot.config import Settings
+from bot.corpus import Document, UnreadableDocument, corpus_files, doc_id_for, file_digest, read_document
+from bot.passages import Passage, make_passages
+from bot.textnorm import lexical_tokens
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+TOKENIZER = "char-1-3-gram/v1"
+CLEANER = "ocr-clean/v1"
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+MANIFEST = "manifest.json"
+DATA_FILES = ("vectors.faiss", "passages.jsonl", "bm25")
+
+Progress = Callable[[str, int, int], None]
+"""Called as `progress(stage, done, total)` while building."""
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems a user can act on; the message says what to do."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexMismatch(IndexError_):
+    """The index was built with other settings (model, format) than the ones in force."""
+
+
+class IndexDamaged(IndexError_):
+    """Files are missing, truncated or do not match their checksums."""
+
+
+class IndexBusy(IndexError_):
+    """Another process is building the index."""
+
+
+@dataclass
+class Hit:
+    """A passage with its scores for one question. `score` is the fused rank score (0..1 per query)."""
+
+    passage: Passage
+    dense: float  # cosine similarity of question and passage vectors (-1..1)
+    bm25: float  # raw BM25 score
+    score: float  # w * dense_norm + (1 - w) * bm25_norm, min-max normalised over the candidates
+    position: int = 0  # row of the passage in the index
+
+
+@dataclass
+class BuildReport:
+    documents: int
+    passages: int
+    seconds: float
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    embedded: int = 0  # passages embedded this time (the rest came from the cache)
+    path: Path | None = None
+
+
+def _digest(path: Path) -> str:
+    """Checksum of a file or of every file in a folder (name + content)."""
+    digest = hashlib.blake2b(digest_size=20)
+    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for item in paths:
+        digest.update(item.relative_to(path).as_posix().encode() if path.is_dir() else b"")
+        with item.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_tree(path: Path) -> None:
+    for item in [path, *path.rglob("*")]:
+        fd = os.open(item, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def corpus_fingerprint(corpus_dir: Path) -> dict[str, dict[str, Any]]:
+    """Size, modification time and SHA-256 of every corpus file, by document id."""
+    fingerprint = {}
+    for path in corpus_files(corpus_dir):
+        stat = path.stat()
+        fingerprint[doc_id_for(path, corpus_dir)] = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": file_digest(path),
+        }
+    return fingerprint
+
+
+def corpus_changes(manifest: dict[str, Any], corpus_dir: Path) -> dict[str, list[str]]:
+    """What changed in the corpus since the index was built: added, changed, removed document ids.
+
+    Files whose size and modification time are unchanged are not re-read.
+    """
+    known = manifest.get("documents", {})
+    current = {doc_id_for(path, corpus_dir): path for path in corpus_files(corpus_dir)}
+    changed = []
+    for doc_id, path in current.items():
+        if doc_id not in known:
+            continue
+        stat = path.stat()
+        entry = known[doc_id]
+        if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
+            continue
+        if stat.st_size != entry["size"] or file_digest(path) != entry["sha256"]:
+            changed.append(doc_id)
+    return {
+        "added": sorted(set(current) - set(known)),
+        "changed": sorted(changed),
+        "removed": sorted(set(known) - set(current)),
+    }
+
+
+class Index:
+    """Passages, their vectors (FAISS) and their BM25 index, with the manifest that describes them."""
+
+    def __init__(self, passages: list[Passage], vectors: Any, bm25: Any, manifest: dict[str, Any], path: Path | None = None):
+        self.passages = passages
+        self.vectors = vectors
+        self.bm25 = bm25
+        self.manifest = manifest
+        self.path = path
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    @property
+    def documents(self) -> dict[str, Any]:
+        return self.manifest.get("documents", {})
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every passage for the query tokens (zeros when no token is known)."""
+        ids = self.bm25.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(len(self.passages), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def idf(self, tokens: list[str]) -> np.ndarray:
+        """Inverse document frequency of each token over the passages; unknown tokens get the highest."""
+        vocab = self.bm25.vocab_dict
+        indptr = self.bm25.scores["indptr"]
+        total = len(self.passages)
+        frequencies = np.array(
+            [indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens], dtype=np.float64
+        )
+        return np.log((total + 1.0) / (frequencies + 0.5))
+
+    def word_idf(self, words: list[str]) -> np.ndarray:
+        """IDF of whole words, by the rarest of their character n-grams (an upper bound on their frequency)."""
+        weights = []
+        for word in words:
+            grams = lexical_tokens(word)
+            longest = max((len(g) for g in grams), default=0)
+            weights.append(float(self.idf([g for g in grams if len(g) == longest]).max()) if grams else 0.0)
+        return np.array(weights)
+
+    def dense_search(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n passage rows and cosine similarities for a normalised query vector."""
+        n = min(n, len(self.passages))
+        scores, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), n)
+        keep = rows[0] >= 0
+        return rows[0][keep], scores[0][keep]
+
+    def dense_scores(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with the given passages."""
+        if len(rows) == 0:
+            return np.zeros(0, dtype=np.float32)
+        vectors = self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        return vectors @ query_vector.astype(np.float32)
+
+    def search(self, query_vector: np.ndarray, query_text: str, k: int, weight: float, candidates: int) -> list[Hit]:
+        """Hybrid ranking: `weight * dense + (1 - weight) * bm25`, each min-max normalised over the candidates.
+
+        Candidates are the union of the dense and BM25 top-`candidates`. A query without any token the
+        BM25 index knows (an English question over a Chinese corpus) is ranked by the dense side alone.
+        """
+        if not self.passages:
+            return []
+        bm25_all = self.bm25_scores(lexical_tokens(query_text))
+        dense_rows, dense_top = self.dense_search(query_vector, candidates)
+        n_lexical = min(candidates, len(bm25_all))
+        lexical_rows = np.argpartition(-bm25_all, n_lexical - 1)[:n_lexical]
+        lexical_rows = lexical_rows[bm25_all[lexical_rows] > 0]
+        rows = np.union1d(dense_rows, lexical_rows).astype(np.int64)
+        dense = self.dense_scores(query_vector, rows)
+        lexical = bm25_all[rows]
+        fused = weight * _minmax(dense) + (1.0 - weight) * _minmax(lexical)
+        order = np.lexsort((-dense, -fused))[:k]
+        return [
+            Hit(
+                passage=self.passages[rows[i]],
+                dense=float(dense[i]),
+                bm25=float(lexical[i]),
+                score=float(fused[i]),
+                position=int(rows[i]),
+            )
+            for i in order
+        ]
+
+    # -- disk -----------------------------------------------------------------------------------
+
+    def save(self, index_dir: Path) -> Path:
+        """Write a new build folder under `index_dir` and make it current; returns the folder."""
+        import faiss
+
+        index_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        build = index_dir / f"build-{stamp}-{secrets.token_hex(3)}"
+        build.mkdir()
+        faiss.write_index(self.vectors, str(build / "vectors.faiss"))
+        with (build / "passages.jsonl").open("w", encoding="utf-8") as handle:
+            for passage in self.passages:
+                handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
+        self.bm25.save(str(build / "bm25"))
+        manifest = dict(self.manifest)
+        manifest["files"] = {name: _digest(build / name) for name in DATA_FILES}
+        (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _fsync_tree(build)
+        _switch_current(index_dir, build.name)
+        self.manifest = manifest
+        self.path = build
+        remove_stale_builds(index_dir)
+        return build
+
+    @classmethod
+    def load(cls, index_dir: Path, verify: bool = True) -> "Index":
+        """Load the current build. Raises IndexMissing or IndexDamaged with what to do."""
+        import faiss
+
+        bm25s = _bm25s()
+        build = current_build(index_dir)
+        if build is None:
+            raise IndexMissing(f"No index in {index_dir}: run 'wenda index' to build one.")
+        manifest_path = build / MANIFEST
+        if not manifest_path.is_file():
+            raise IndexDamaged(f"The index in {build} has no manifest (an interrupted build?): run 'wenda index'.")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise IndexDamaged(f"The index manifest {manifest_path} is unreadable ({error}): run 'wenda index'.") from error
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"The index in {build} has format {manifest.get('format_version')}, this version of wenda reads "
+                f"format {FORMAT_VERSION}: run 'wenda index' to rebuild."
+            )
+        for name in DATA_FILES:
+            if not (build / name).exists():
+                raise IndexDamaged(f"The index file {build / name} is missing: run 'wenda index' to rebuild.")
+            if verify and _digest(build / name) != manifest.get("files", {}).get(name):
+                raise IndexDamaged(
+                    f"The index file {build / name} does not match its checksum (damaged or truncated): "
+                    "run 'wenda index' to rebuild."
+                )
+        try:
+            vectors = faiss.read_index(str(build / "vectors.faiss"))
+            bm25 = bm25s.BM25.load(str(build / "bm25"))
+            with (build / "passages.jsonl").open(encoding="utf-8") as handle:
+                passages = [Passage(**json.loads(line)) for line in handle]
+        except Exception as error:  # faiss raises RuntimeError, json ValueError, numpy various
+            raise IndexDamaged(f"The index in {build} could not be read ({error}): run 'wenda index'.") from error
+        if vectors.ntotal != len(passages) or len(passages) != manifest.get("passage_count"):
+            raise IndexDamaged(
+                f"The index in {build} is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages, "
+                f"manifest says {manifest.get('passage_count')}): run 'wenda index'."
+            )
+        return cls(passages, vectors, bm25, manifest, path=build)
+
+    def check_settings(self, settings: Settings) -> None:
+        """Raise IndexMismatch when the index was built for another model or passage size."""
+        built = self.manifest
+        if built.get("embedding_model") != settings.embedding_model:
+            raise IndexMismatch(
+                f"Index built with model {built.get('embedding_model')!r}, but EMBEDDING_MODEL is "
+                f"{settings.embedding_model!r}: run 'wenda index' to rebuild."
+            )
+        if (built.get("passage_min_chars"), built.get("passage_max_chars")) != (
+            settings.passage_min_chars,
+            settings.passage_max_chars,
+        ):
+            raise IndexMismatch(
+                "Index built with other passage sizes than PASSAGE_MIN_CHARS/PASSAGE_MAX_CHARS: "
+                "run 'wenda index' to rebuild."
+            )
+
+
+def _bm25s():
+    """Import bm25s, which sets its logger to DEBUG on import: let it inherit our level instead."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9:
+        return np.ones_like(values) if high > 0 else np.zeros_like(values)
+    return (values - low) / (high - low)
+
+
+def _switch_current(index_dir: Path, build_name: str) -> None:
+    pointer = index_dir / f"{CURRENT_FILE}.{secrets.token_hex(4)}.tmp"
+    with pointer.open("w", encoding="utf-8") as handle:
+        handle.write(build_name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(pointer, index_dir / CURRENT_FILE)
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The folder of the build in use, or None."""
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not name or "/" in name or name.startswith("."):
+        return None
+    build = index_dir / name
+    return build if build.is_dir() else None
+
+
+def remove_stale_builds(index_dir: Path) -> list[str]:
+    """Delete build folders other than the current one (left by interrupted or replaced builds)."""
+    current = current_build(index_dir)
+    removed = []
+    for item in index_dir.glob("build-*"):
+        if item.is_dir() and (current is None or item.name != current.name):
+            shutil.rmtree(item, ignore_errors=True)
+            removed.append(item.name)
+    for item in index_dir.glob(f"{CURRENT_FILE}.*.tmp"):
+        item.unlink(missing_ok=True)
+    return removed
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Hold the index folder's lock: one build at a time, across processes."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK_FILE).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as error:
+            raise IndexBusy(f"Another process is building the index in {index_dir}; try again when it is done.") from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def make_faiss_index(vectors: np.ndarray) -> Any:
+    """An exact inner-product index over normalised vectors (FAISS index factory)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    index = faiss.index_factory(dim, "Flat", faiss.METRIC_INNER_PRODUCT)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def make_bm25(passages: list[Passage]) -> Any:
+    """A BM25 index over the passages' character n-grams."""
+    bm25 = _bm25s().BM25()
+    corpus = [lexical_tokens(passage.text + " " + passage.section) or [""] for passage in passages]
+    if corpus:
+        bm25.index(corpus, show_progress=False)
+    return bm25
+
+
+def load_documents(
+    corpus_dir: Path, progress: Progress | None = None
+) -> tuple[list[Document], dict[str, Any], list[dict[str, str]]]:
+    """Read and clean every corpus file: (documents, fingerprint by document id, skipped files with reasons)."""
+    files = corpus_files(corpus_dir)
+    documents = []
+    skipped = []
+    fingerprint: dict[str, Any] = {}
+    for number, path in enumerate(files, 1):
+        if progress:
+            progress("read", number, len(files))
+        doc_id = doc_id_for(path, corpus_dir)
+        try:
+            document = read_document(path, corpus_dir)
+        except UnreadableDocument as error:
+            skipped.append({"doc": doc_id, "reason": str(error)})
+            log.warning("skipped %s: %s", doc_id, error)
+            continue
+        documents.append(document)
+        stat = path.stat()
+        fingerprint[doc_id] = {
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": file_digest(path),
+            "title": document.title,
+            "encoding": document.encoding,
+            "passages": 0,
+        }
+    return documents, fingerprint, skipped
+
+
+def embedding_cache(settings: Settings, embedder: Any) -> EmbeddingCache:
+    """The persistent passage-vector cache for the configured model."""
+    return EmbeddingCache(settings.index_dir / "embeddings", embedder.name, embedder.dim)
+
+
+def index_passages(
+    passages: list[Passage],
+    embedder: Any,
+    cache: EmbeddingCache | None,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> tuple[Index, int]:
+    """Embed (through the cache) and index passages; returns the index and how many were newly embedded."""
+    texts = [passage.text for passage in passages]
+    report = (lambda done, total: progress("embed", done, total)) if progress else None
+    if cache is None:
+        vectors = embedder.encode_passages(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+        embedded = len(texts)
+    else:
+        vectors, embedded = cache.embed(texts, embedder.encode_passages, settings.embedding_batch_size, report)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "embedding_model": settings.embedding_model,
+        "dim": int(embedder.dim),
+        "passage_count": len(passages),
+        "passage_min_chars": settings.passage_min_chars,
+        "passage_max_chars": settings.passage_max_chars,
+        "tokenizer": TOKENIZER,
+        "cleaner": CLEANER,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    index = Index(passages, make_faiss_index(vectors.reshape(-1, embedder.dim)), make_bm25(passages), manifest)
+    return index, embedded
+
+
+def build_index(settings: Settings, embedder: Any, progress: Progress | None = None) -> tuple[Index, BuildReport]:
+    """Read the corpus, cut passages, embed the new ones and index them all. Writes only the embedding cache."""
+    started = time.perf_counter()
+    documents, fingerprint, skipped = load_documents(settings.corpus_dir, progress)
+    passages = make_passages(documents, settings.passage_min_chars, settings.passage_max_chars)
+    for passage in passages:
+        fingerprint[passage.doc_id]["passages"] += 1
+    index, embedded = index_passages(passages, embedder, embedding_cache(settings, embedder), settings, progress)
+    seconds = time.perf_counter() - started
+    index.manifest.update(
+        document_count=len(documents),
+        documents=fingerprint,
+        skipped=skipped,
+        build_seconds=round(seconds, 3),
+        embedded_passages=embedded,
+    )
+    return index, BuildReport(len(documents), len(passages), seconds, skipped, embedded=embedded)
+
+
+def rebuild(settings: Settings, embedder: Any, progress: Progress | None = None, wait: bool = False) -> tuple[Index, BuildReport]:
+    """Build the index from the corpus and make it current, holding the build lock."""
+    with build_lock(settings.index_dir, wait=wait):
+        index, report = build_index(settings, embedder, progress)
+        report.path = index.save(settings.index_dir)
+    return index, report

@@ -1,0 +1,94 @@
+"""`wenda repl`: ask questions interactively and see every score, for developers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from bot.answer import Wenda
+from bot.config import Settings
+
+HISTORY = Path(os.environ.get("WENDA_HISTORY", Path.home() / ".wenda_history"))
+HELP = """Type a question and press Enter.
+  :k N     show N passages per answer
+  :help    this text
+  :quit    leave (Ctrl-D works too)"""
+
+
+def _setup_readline() -> None:
+    """Line editing and history through the standard readline module, where it exists."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline
+        return
+    try:
+        readline.read_history_file(HISTORY)
+    except (FileNotFoundError, PermissionError, OSError):
+        pass
+    readline.set_history_length(1000)
+    import atexit
+
+    def save() -> None:
+        try:
+            readline.write_history_file(HISTORY)
+        except OSError:
+            pass
+
+    atexit.register(save)
+
+
+def render(answer, elapsed_ms: float) -> str:
+    """An answer with the scores of each passage: fused rank score, dense cosine, raw BM25."""
+    lines = []
+    if answer.found:
+        lines.append(f"答: {answer.answer}")
+        if answer.sentence != answer.answer:
+            lines.append(f"句: {answer.sentence}")
+    else:
+        lines.append("未找到答案 (no answer in the corpus)")
+    lines.append(f"confidence {answer.confidence:.3f} · {elapsed_ms:.0f} ms")
+    for rank, hit in enumerate(answer.hits, 1):
+        text = hit.passage.text.replace("\n", " ")
+        lines.append(
+            f"{rank}. fused {hit.score:.3f} dense {hit.dense:.3f} bm25 {hit.bm25:.2f}  [{hit.passage.source}]"
+        )
+        lines.append(f"   {text[:120]}{'…' if len(text) > 120 else ''}")
+    return "\n".join(lines)
+
+
+def run_repl(wenda: Wenda, settings: Settings) -> int:
+    _setup_readline()
+    k = settings.top_k
+    index = wenda.index
+    print(f"wenda repl · {len(index.documents)} documents, {len(index)} passages · :help for commands")
+    while True:
+        try:
+            line = input("问> ").strip()
+        except EOFError:
+            print()
+            return 0
+        except KeyboardInterrupt:
+            print()
+            continue
+        if not line:
+            continue
+        if line in (":q", ":quit", ":exit"):
+            return 0
+        if line in (":h", ":help"):
+            print(HELP)
+            continue
+        if line.startswith(":k"):
+            value = line[2:].strip()
+            if value.isdigit() and 1 <= int(value) <= 100:
+                k = int(value)
+                print(f"showing {k} passages")
+            else:
+                print("usage: :k N  (1-100)")
+            continue
+        if line.startswith(":"):
+            print(f"unknown command {line.split()[0]}; :help lists them")
+            continue
+        started = time.perf_counter()
+        answer = wenda.answer(line, k)
+        print(render(answer, (time.perf_counter() - started) * 1000))

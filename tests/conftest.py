@@ -1,0 +1,59 @@
+"""Shared fixtures: the shipped corpus, the evaluation data beside the checkout, one real index."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+SHARED_EVAL = SHARED / "eval"
+
+
+def shared_file(name: str) -> Path:
+    """A file of ../shared/eval, or skip the test saying why."""
+    path = SHARED_EVAL / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the evaluation data lives in ../shared/eval beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("wenda")
+
+
+@pytest.fixture(scope="session")
+def settings(work_dir):
+    """Settings for the shipped corpus with an index in a temporary folder, ignoring the developer's .env."""
+    from bot.config import Settings
+
+    return Settings(_env_file=None, corpus_dir=CORPUS, index_dir=work_dir / "index")
+
+
+@pytest.fixture(scope="session")
+def embedder(settings):
+    from bot.embedding import Embedder
+
+    return Embedder(settings)
+
+
+@pytest.fixture(scope="session")
+def wenda(settings, embedder):
+    """The real pipeline over the shipped corpus (built once per test session)."""
+    from bot.answer import Wenda
+    from bot.index import rebuild
+
+    index, _ = rebuild(settings, embedder)
+    return Wenda(settings, embedder, index)
+
+
+@pytest.fixture(scope="session")
+def cli_env(settings, wenda) -> dict[str, str]:
+    """Environment for `wenda` subprocesses that reuse the session's index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "EMBEDDING_", "TOP_K"))}
+    env.update(CORPUS_DIR=str(settings.corpus_dir), INDEX_DIR=str(settings.index_dir))
+    return env

@@ -1,0 +1,49 @@
+"""The answer path on the shipped corpus: retrieval of the seed questions' evidence, not-found, sources."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.evaluate import evidence_rank, read_jsonl
+from tests.conftest import shared_file
+
+
+@pytest.fixture(scope="module")
+def seed_questions():
+    return read_jsonl(shared_file("seed_qa.jsonl"))
+
+
+def test_every_answerable_seed_question_finds_its_evidence_in_the_top_3(wenda, seed_questions):
+    ranks = {}
+    for question in seed_questions:
+        if question.answerable:
+            ranks[question.id] = evidence_rank(wenda.answer(question.question, 5), question.evidence)
+    assert all(rank is not None and rank <= 3 for rank in ranks.values()), ranks
+    assert sum(rank == 1 for rank in ranks.values()) >= 18, ranks
+
+
+def test_unanswerable_seed_question_is_not_found(wenda, seed_questions):
+    for question in seed_questions:
+        if not question.answerable:
+            answer = wenda.answer(question.question)
+            assert answer.found is False and answer.answer is None, question.question
+
+
+def test_answerable_seed_questions_are_found(wenda, seed_questions):
+    missed = [q.question for q in seed_questions if q.answerable and not wenda.answer(q.question).found]
+    assert missed == []
+
+
+def test_answer_carries_sentence_passages_and_source(wenda):
+    answer = wenda.answer("渝万高铁何时开工")
+    assert answer.found
+    assert answer.sentence == "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。"
+    assert answer.best.passage.source == "wanzhou-2020-12 · 构筑立体交通枢纽 提升互联互通水平"
+    assert [hit.score for hit in answer.hits] == sorted((hit.score for hit in answer.hits), reverse=True)
+    assert 0.0 <= answer.confidence <= 1.0
+
+
+def test_english_question_is_answered_from_the_chinese_corpus(wenda):
+    answer = wenda.answer("When did construction of the Chongqing–Wanzhou high-speed railway start?")
+    assert answer.found
+    assert any("渝万高铁正式开工建设" in hit.passage.text for hit in answer.hits[:3])
