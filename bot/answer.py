@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from bot.cache import AnswerCache
 from bot.config import Settings
+from bot.crosslingual import EnglishToChinese, known_from_index
 from bot.index import Hit, Index
 from bot.passages import Passage, split_sentences
-from bot.question import analyse
-from bot.textnorm import fold, has_cjk, lexical_tokens
+from bot.extract import Span, extract, requires_span
+from bot.question import QuestionInfo, analyse
+from bot.textnorm import fold, is_traditional, lexical_tokens, to_traditional
 
 log = logging.getLogger(__name__)
+
+# A runner-up passage's sentences compete for the answer when its rank score is this close to the best.
+RUNNER_UP_SCORE = 0.85
+RUNNER_UP_PENALTY = 0.15
+# A sentence holding a span of the asked type (a date for 何时) is preferred by this much.
+TYPED_SPAN_BONUS = 0.5
 
 # Characters of question words carry no evidence about which sentence answers.
 QUESTION_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
@@ -32,6 +42,7 @@ class Answer:
     hits: list[Hit]
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)  # the figures behind `found`, for the REPL and eval
 
     @property
     def best(self) -> Hit | None:
@@ -69,11 +80,11 @@ STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到
 
 def content_words(question_content: str) -> list[str]:
     """The question's content words (jieba), without stopwords: `万州和达州之间的城际快巴开通的` ->
-    `["万州", "达州", "城际", "快巴", "开通"]`."""
+    `["万州", "达州", "城际", "快巴", "开通"]`. A quoted title (《改革协作框架协议》) is also kept whole."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    words = []
+    words = [quoted for quoted in re.findall(r"[《“\"]([^》”\"]{2,30})[》”\"]", question_content)]
     for word in jieba.lcut(question_content):
         word = word.strip()
         if not word or word in STOPWORDS or (len(word) == 1 and not word.isalnum()):
@@ -100,24 +111,15 @@ def coverage(index: Index, words: list[str], passage: Passage) -> float:
     return float(weights[found].sum() / total) if total > 0 else 0.0
 
 
-def lexical_overlap(question: str, sentence: str) -> float:
-    """How much of the question's wording a sentence contains: matched bigrams count double."""
-    wanted = {token for token in lexical_tokens(question) if not (len(token) == 1 and token in QUESTION_CHARS)}
-    if not wanted:
-        return 0.0
-    present = set(lexical_tokens(sentence))
-    return float(sum(2 if len(token) > 1 else 1 for token in wanted & present))
-
-
 def confidence_score(dense: float, cover: float, chinese: bool) -> float:
     """The one confidence scale users see (0..1): how sure the bot is that the best passage answers.
 
-    `dense' = clip((cosine - 0.70) / 0.25, 0, 1)` rescales the e5 cosine (unrelated texts sit near
-    0.70-0.80, answers near 0.85-0.95); a Chinese question averages it with the word coverage,
-    a question without Chinese (English) has only the cosine to go on.
+    The mean of `clip((cosine - 0.70) / 0.25, 0, 1)`, the e5 cosine rescaled (unrelated texts sit
+    near 0.70-0.80, answers near 0.85-0.95), and the word coverage: the IDF-weighted share of the
+    question's words in the passage (for English, the share of its words with a translation there).
     """
     scaled = min(1.0, max(0.0, (dense - 0.70) / 0.25))
-    return (scaled + cover) / 2 if chinese else scaled
+    return (scaled + cover) / 2
 
 
 class Wenda:
@@ -127,56 +129,168 @@ class Wenda:
         self.settings = settings
         self.embedder = embedder
         self.index = index
+        self._translator: EnglishToChinese | None = None
+        self._known: tuple[Index, Any] | None = None
 
-    def search(self, question: str, k: int | None = None) -> list[Hit]:
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (jieba's dictionary, OpenCC tables)."""
+        self.answer("渝萬高鐵何時開工")
+
+    def translator(self) -> tuple[EnglishToChinese, Any]:
+        """The English -> Chinese term translator and the corpus vocabulary filter of the current index."""
+        if self._translator is None:
+            self._translator = EnglishToChinese()
+        index = self.index
+        if self._known is None or self._known[0] is not index:
+            self._known = (index, known_from_index(index))
+        return self._translator, self._known[1]
+
+    def lexical_query(self, info: QuestionInfo) -> str:
+        """What the BM25 side searches for: the question, or for an English question its Chinese terms."""
+        if info.chinese:
+            return info.text
+        translator, known = self.translator()
+        return " ".join(translator.terms(info.text, known))
+
+    def search(self, question: str, k: int | None = None, info: QuestionInfo | None = None) -> list[Hit]:
+        info = info or analyse(question)
         vector = self.embedder.encode_queries([question])[0]
         return self.index.search(
-            vector, question, k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates
+            vector, self.lexical_query(info), k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates
         )
 
-    def best_sentence(self, question: str, hit: Hit) -> str:
-        """The sentence of the passage that best matches the question.
+    def _word_share(self, words: list[str], texts: list[str]) -> np.ndarray:
+        """IDF-weighted share of the words that each (folded) text contains."""
+        weights = self.index.word_idf(words)
+        present = np.array([[word in text for word in words] for text in texts], dtype=np.float64)
+        return present @ weights / (float(weights.sum()) or 1.0)
 
-        Lexical overlap decides for Chinese questions; a question with nothing in common with the
-        passage's wording (English, paraphrase) is matched by the sentence model instead.
+    def choose_sentence(
+        self, info: QuestionInfo, words: list[str], hits: list[Hit]
+    ) -> tuple[str, Span | None, Hit, float]:
+        """The sentence that answers, its answer span (None if it has none of the asked type), its passage,
+        and the IDF-weighted share of the question's words it contains.
+
+        Sentences of the best passage (and of runners-up scoring nearly as well) are ranked by the
+        question words they share, each word weighted by its rarity in the corpus *and* among these
+        sentences (a word every sentence repeats, like the topic's name, cannot tell them apart),
+        plus shared characters, plus a bonus for a span of the asked type. A question without Chinese
+        words is matched by the sentence model instead.
         """
-        sentences = sentences_of(hit.passage.text)
-        if len(sentences) <= 1:
-            return hit.passage.text.strip()
-        overlaps = [lexical_overlap(question, sentence) for sentence in sentences]
-        if max(overlaps) > 0 and has_cjk(question):
-            return sentences[int(np.argmax(overlaps))]
-        vectors = self.embedder.encode_passages(sentences)
-        query = self.embedder.encode_queries([question])[0]
-        return sentences[int(np.argmax(vectors @ query))]
+        pool = [hit for hit in hits[:3] if hit is hits[0] or hit.score >= RUNNER_UP_SCORE]
+        candidates = [(sentence, hit) for hit in pool for sentence in sentences_of(hit.passage.text)]
+        if not candidates:
+            return hits[0].passage.text.strip(), None, hits[0], 0.0
+        spans = [extract(info, sentence, words) for sentence, _ in candidates]
+        if words:
+            folded = [fold(sentence) for sentence, _ in candidates]
+            coverage_share = self._word_share(words, folded)
+            # The document's own subject (its title: 纽西兰鸡毛松) names every sentence's topic and
+            # cannot tell them apart: rank by the other words.
+            title = fold(hits[0].passage.title)
+            ranking = [word for word in words if word not in title] or words
+            present = np.array([[word in text for word in ranking] for text in folded], dtype=np.float64)
+            weights = self.index.word_idf(ranking)
+            share = present @ weights / (float(weights.sum()) or 1.0)
+            local = np.log((len(folded) + 1.0) / (present.sum(axis=0) + 0.5))
+            discriminative = present @ (weights * local) / (float((weights * local).sum()) or 1.0)
+            chars = set("".join(ranking))
+            char_share = np.array([len(chars & set(text)) / (len(chars) or 1) for text in folded])
+            relevance = discriminative + share + 0.5 * char_share
+        else:
+            vectors = self.embedder.encode_passages([sentence for sentence, _ in candidates])
+            query = self.embedder.encode_queries([info.text])[0]
+            coverage_share = relevance = vectors @ query
+        scores = [
+            value + (TYPED_SPAN_BONUS if span is not None else 0.0) - (RUNNER_UP_PENALTY if hit is not hits[0] else 0.0)
+            for value, span, (_, hit) in zip(relevance, spans, candidates)
+        ]
+        best = int(np.argmax(scores))
+        sentence, hit = candidates[best]
+        return sentence, spans[best], hit, float(coverage_share[best])
 
     def answer(self, question: str, k: int | None = None) -> Answer:
+        """Answer one question: from the answer cache when it was asked moments ago, else from the index."""
+        started = time.perf_counter()
+        cache = getattr(self, "answer_cache", None)
+        if cache is None:  # made here, not in __init__, so that the cache stays one small change
+            cache = self.answer_cache = AnswerCache(self.settings.answer_cache_size, self.settings.answer_cache_seconds)
+        index, key = self.index, (question.strip(), k or self.settings.top_k, id(self.settings))
+        cached = cache.get(key, index)
+        if cached is not None:
+            return replace(cached, hits=list(cached.hits), timings={"cached": 1.0, "total": time.perf_counter() - started})
+        answer = self._answer(question, k)
+        cache.put(key, index, answer)
+        return answer
+
+    def _answer(self, question: str, k: int | None = None) -> Answer:
         """Answer one question from the index."""
         started = time.perf_counter()
         question = question.strip()
-        hits = self.search(question, k)
+        info = analyse(question)
+        hits = self.search(question, k, info)
         searched = time.perf_counter()
         if not hits:
             return Answer(question, False, None, None, [], 0.0, {"search": searched - started})
         best = hits[0]
-        info = analyse(question)
-        cover = coverage(self.index, content_words(info.content), best.passage) if info.chinese else 0.0
-        confidence = confidence_score(best.dense, cover, info.chinese)
         if info.chinese:
-            found = best.dense >= self.settings.min_dense and cover >= self.settings.min_coverage
+            words = content_words(info.content)
+            cover = coverage(self.index, words, best.passage)
         else:
-            found = best.dense >= self.settings.min_dense_foreign
-        sentence = self.best_sentence(question, best) if found else None
+            translator, known = self.translator()
+            words = translator.terms(info.text, known)
+            cover = translator.coverage(info.text, best.passage.text, known)[0]
+        sentence, span, source_hit, sentence_cover = self.choose_sentence(info, words, hits)
+        evidence = {
+            "kind": info.kind,
+            "chinese": info.chinese,
+            "dense": best.dense,
+            "coverage": cover,
+            "sentence_coverage": sentence_cover,
+            "typed_span": span is not None,
+            "requires_span": requires_span(info),
+        }
+        found, evidence["reason"] = decide(evidence, self.settings)
+        short = None
+        if found:
+            short = span.text if span is not None else sentence
+            if source_hit is not best:
+                hits.remove(source_hit)
+                hits.insert(0, source_hit)
+            if is_traditional(question):
+                sentence, short = to_traditional(sentence), to_traditional(short)
+        else:
+            sentence = None
         finished = time.perf_counter()
         return Answer(
             question=question,
             found=found,
-            answer=sentence,
+            answer=short,
             sentence=sentence,
             hits=hits,
-            confidence=confidence,
+            confidence=confidence_score(best.dense, cover, info.chinese),
             timings={"search": searched - started, "answer": finished - searched, "total": finished - started},
+            evidence=evidence,
         )
+
+
+def decide(evidence: dict[str, Any], settings: Settings) -> tuple[bool, str]:
+    """Whether the corpus answers, from the figures gathered for a question, and why not."""
+    if evidence["chinese"]:
+        if evidence["dense"] < settings.min_dense:
+            return False, "question and passages are far apart"
+        if evidence["coverage"] < settings.min_coverage:
+            return False, "the passage lacks the question's key words"
+        if evidence["sentence_coverage"] < settings.min_sentence_coverage:
+            # `渝万高铁的总投资`: the only amount is another project's investment.
+            return False, "no sentence holds the question's key words together"
+    elif evidence["dense"] < settings.min_dense_foreign:
+        return False, "question and passages are far apart"
+    elif evidence["coverage"] < settings.min_coverage_foreign:
+        return False, "the passage lacks translations of the question's words"
+    if evidence["requires_span"] and not evidence["typed_span"]:
+        return False, f"no {evidence['kind']} answer where the text talks of this"
+    return True, "found"
 
 
 def fold_for_match(text: str) -> str:

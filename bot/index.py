@@ -73,6 +73,10 @@ class IndexBusy(IndexError_):
     """Another process is building the index."""
 
 
+class EmptyCorpus(IndexError_):
+    """The corpus folder holds no readable text; nothing was written."""
+
+
 @dataclass
 class Hit:
     """A passage with its scores for one question. `score` is the fused rank score (0..1 per query)."""
@@ -266,8 +270,12 @@ class Index:
         return build
 
     @classmethod
-    def load(cls, index_dir: Path, verify: bool = True) -> "Index":
-        """Load the current build. Raises IndexMissing or IndexDamaged with what to do."""
+    def load(cls, index_dir: Path, verify: bool = True, settings: Settings | None = None) -> "Index":
+        """Load the current build. Raises IndexMissing or IndexDamaged with what to do.
+
+        With `settings`, an approximate index searches with their HNSW_EF_SEARCH / IVF_NPROBE
+        (otherwise with the values it was built with).
+        """
         import faiss
 
         bm25s = _bm25s()
@@ -296,6 +304,7 @@ class Index:
                 )
         try:
             vectors = faiss.read_index(str(build / "vectors.faiss"))
+            configure_search(vectors, settings)
             bm25 = bm25s.BM25.load(str(build / "bm25"))
             with (build / "passages.jsonl").open(encoding="utf-8") as handle:
                 passages = [Passage(**json.loads(line)) for line in handle]
@@ -382,6 +391,20 @@ def remove_stale_builds(index_dir: Path) -> list[str]:
     return removed
 
 
+def clean_leftovers(index_dir: Path) -> list[str]:
+    """Remove what interrupted builds left behind, unless a build is running right now."""
+    if not index_dir.is_dir():
+        return []
+    try:
+        with build_lock(index_dir):
+            removed = remove_stale_builds(index_dir)
+    except IndexBusy:
+        return []
+    if removed:
+        log.info("removed leftovers of interrupted builds: %s", ", ".join(removed))
+    return removed
+
+
 @contextlib.contextmanager
 def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
     """Hold the index folder's lock: one build at a time, across processes."""
@@ -397,15 +420,69 @@ def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def make_faiss_index(vectors: np.ndarray) -> Any:
-    """An exact inner-product index over normalised vectors (FAISS index factory)."""
+def dense_index_kind(passages: int, settings: Settings | None = None) -> str:
+    """The FAISS index factory string for this many passages: exact "Flat" below ANN_MIN_PASSAGES,
+    the approximate ANN_FACTORY from there on (`"IVF{nlist},Flat"` -> `"IVF4000,Flat"` at 1M passages).
+
+    Exact search over a million 384-dimensional vectors takes some 200 ms on two cores; HNSW a few.
+    """
+    if settings is None or passages < settings.ann_min_passages:
+        return "Flat"
+    nlist = max(1, int(4 * passages**0.5))
+    return settings.ann_factory.replace("{nlist}", str(nlist))
+
+
+def make_faiss_index(vectors: np.ndarray, settings: Settings | None = None) -> Any:
+    """An inner-product index over normalised vectors (FAISS index factory), chosen by `dense_index_kind`.
+
+    Without settings it is exact, as it always was.
+    """
     import faiss
 
     dim = vectors.shape[1]
-    index = faiss.index_factory(dim, "Flat", faiss.METRIC_INNER_PRODUCT)
+    index = faiss.index_factory(dim, dense_index_kind(len(vectors), settings), faiss.METRIC_INNER_PRODUCT)
+    if settings is not None and hasattr(index, "hnsw"):
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
     if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        searching_threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(len(os.sched_getaffinity(0)))  # building uses every core; searching one (bot/__init__.py)
+        try:
+            if not index.is_trained:  # IVF: learn the lists from a sample (FAISS uses at most 256 per list)
+                sample = np.random.default_rng(0).permutation(len(vectors))[: 64 * _ivf(index).nlist]
+                index.train(vectors[np.sort(sample)])
+            index.add(vectors)
+        finally:
+            faiss.omp_set_num_threads(searching_threads)
+    configure_search(index, settings)
     return index
+
+
+def _ivf(index: Any) -> Any:
+    """The IVF part of a FAISS index, or None."""
+    import faiss
+
+    try:
+        return faiss.extract_index_ivf(index)
+    except (RuntimeError, TypeError):
+        return None
+
+
+def configure_search(index: Any, settings: Settings | None = None) -> None:
+    """Search parameters of an approximate index (HNSW efSearch, IVF nprobe) from the settings, and
+    for IVF the direct map that `Index.dense_scores` reads vectors back through."""
+    import faiss
+
+    if hasattr(index, "hnsw"):
+        if settings is not None:
+            index.hnsw.efSearch = settings.hnsw_ef_search
+        return
+    ivf = _ivf(index)
+    if ivf is not None:
+        if settings is not None:
+            ivf.nprobe = settings.ivf_nprobe
+        if ivf.direct_map.type == faiss.DirectMap.NoMap:
+            ivf.make_direct_map()
 
 
 def make_bm25(passages: list[Passage]) -> Any:
@@ -477,9 +554,10 @@ def index_passages(
         "passage_max_chars": settings.passage_max_chars,
         "tokenizer": TOKENIZER,
         "cleaner": CLEANER,
+        "dense_index": dense_index_kind(len(passages), settings),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    index = Index(passages, make_faiss_index(vectors.reshape(-1, embedder.dim)), make_bm25(passages), manifest)
+    index = Index(passages, make_faiss_index(vectors.reshape(-1, embedder.dim), settings), make_bm25(passages), manifest)
     return index, embedded
 
 
@@ -506,5 +584,11 @@ def rebuild(settings: Settings, embedder: Any, progress: Progress | None = None,
     """Build the index from the corpus and make it current, holding the build lock."""
     with build_lock(settings.index_dir, wait=wait):
         index, report = build_index(settings, embedder, progress)
+        if report.passages == 0:
+            # Never replace a working index with an empty one (a wrong CORPUS_DIR, an emptied folder).
+            raise EmptyCorpus(
+                f"No text found in {settings.corpus_dir} ({len(report.skipped)} files skipped): "
+                "add .txt, .md, .docx, .pdf or .html files; the previous index stays in use."
+            )
         report.path = index.save(settings.index_dir)
     return index, report

@@ -17,7 +17,8 @@ TIME, QUANTITY, PLACE, ENTITY, LIST, YES_NO, OTHER = "time", "quantity", "place"
 # Interrogative phrases, longest first; they say what is asked, never where the answer is.
 INTERROGATIVES = [
     "什么时候", "什么时间", "哪一年", "哪一天", "哪年", "哪天", "何时", "几月", "几号", "何年",
-    "有多少", "多少钱", "多少", "多长", "多大", "多久", "多高", "多远", "几个", "几项", "几类", "几",
+    "有多少", "多少钱", "多少", "有多长", "有多大", "有多久", "有多高", "有多远", "有多重", "有多深",
+    "多长", "多大", "多久", "多高", "多远", "多重", "多深", "几个", "几项", "几类", "几",
     "哪些", "哪几个", "哪几", "哪个", "哪里", "哪儿", "何处", "在哪", "哪",
     "是什么", "什么", "是谁", "谁", "有没有", "是不是", "是否", "怎么样", "怎样", "怎么", "如何", "为什么",
     "吗", "呢", "请问",
@@ -25,26 +26,34 @@ INTERROGATIVES = [
 INTERROGATIVE_RE = re.compile("|".join(map(re.escape, INTERROGATIVES)))
 ENGLISH_TYPES = [
     (re.compile(r"\b(when|what (year|date|day|month|time))\b", re.I), TIME),
-    (re.compile(r"\b(how (much|many|long|large|big|far|high)|what (percentage|proportion|share|rate))\b", re.I), QUANTITY),
+    (re.compile(r"\b(how (much|many|long|large|big|far|high)|what (percentage|proportion|share|rate|grade|class)|population)\b", re.I), QUANTITY),
+    (re.compile(r"\bwhat\b.*\b(rate|percentage|proportion|population|number|amount|total)\b", re.I), QUANTITY),
     (re.compile(r"\bwhere\b", re.I), PLACE),
     (re.compile(r"\b(who|which (compan|enterprise|organi[sz]ation|department|firm))", re.I), ENTITY),
     (re.compile(r"\b(which|what are)\b", re.I), LIST),
     (re.compile(r"^(is|are|does|do|did|was|were|has|have|can)\b", re.I), YES_NO),
 ]
 
-# Units a quantity question implies, from the words it uses.
+# The unit a quantity question implies, as a pattern the answer's unit must match.
+LENGTH = r"米|公里|千米|厘米|毫米|公分|英里|km|cm|mm|m\b|哩|尺"
+AREA = r"平方公里|平方米|平方千米|公顷|亩|km²|m²|km2"
+DURATION = r"分钟|小时|天|日|周|个月|月|年|秒"
+COUNTERS = (
+    r"个|项|头|只|所|家|条|座|人|名|位|岁|倍|种|处|次|户|辆|架|艘|件|台|套|批|张|类|级|届|股|层|场|部|本|篇|"
+    r"元|亿元|万元|美元|吨|公斤|千克|克|度|%|"
+) + LENGTH + "|" + AREA + "|" + DURATION
+EXPLICIT_UNIT_RE = re.compile(rf"(?:多少|几)({COUNTERS})")
 UNIT_HINTS = [
-    (re.compile(r"钱|投资|资金|金额|收入|产值|分红|元|GDP|gdp|亿|万元"), "元"),
-    (re.compile(r"率|比例|比重|占比|百分"), "%"),
-    (re.compile(r"多久|多长时间|时间|车程|分钟|小时"), "分钟"),
-    (re.compile(r"公里|多长|多远|长度|距离"), "公里"),
-    (re.compile(r"人口|多少人|人数|学生"), "人"),
-    (re.compile(r"头|出栏|猪|生猪"), "头"),
-    (re.compile(r"项目|几个|多少个"), "个"),
-    (re.compile(r"几项|多少项|协议"), "项"),
-    (re.compile(r"所|学校|院校|高校"), "所"),
-    (re.compile(r"几类|什么类|哪类|类"), "类"),
+    (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), r"元|美元|英镑|欧元|日元"),
+    (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
+    (re.compile(r"多长|多高|多远|多深|多宽|长度|高度|距离|身高|体长|全长|海拔"), LENGTH),
+    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH),
+    (re.compile(r"多久|多长时间|车程|时长|有效期"), DURATION),
+    (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
+    (re.compile(r"出栏|生猪"), r"头"),
 ]
+# Words for what a quantity measures, when the question names it only by 多高/多长/多大.
+ATTRIBUTE_WORDS = {"多高": "高", "多长": "长", "多远": "距离", "多大": "面积", "多深": "深", "多重": "重", "多宽": "宽"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class QuestionInfo:
     unit: str | None  # for quantity questions: the unit the answer should carry
     content: str  # folded text with interrogatives and punctuation removed
     chinese: bool
+    person: bool = False  # asks who (a person), not which organisation
+    attribute: str | None = None  # what 多高/多长/多大 measures: 高, 长, 面积
 
 
 def classify(folded: str) -> str:
@@ -66,12 +77,12 @@ def classify(folded: str) -> str:
         return OTHER
     if re.search(r"何时|什么时候|什么时间|哪一?年|哪一?天|几月|几号|何年|日期|时间是", folded):
         return TIME
-    if re.search(r"多少|多长|多大|多久|多高|多远|几[个项类所头家条万亿%]?|覆盖率|比例|比重|占比|百分之", folded):
-        return QUANTITY
     if re.search(r"哪些|哪几", folded):
         if re.search(r"企业|公司|集团|单位|部门|机构|银行", folded):
             return ENTITY
         return LIST
+    if re.search(r"多少|多长|多大|多久|多高|多远|几[个项类所头家条万亿%]?|覆盖率|比例|比重|占比|百分之", folded):
+        return QUANTITY
     if re.search(r"哪里|哪儿|何处|在哪|哪个(镇|区|市|县|省|村|街道|地方|城市)|什么地方|位于", folded):
         return PLACE
     if re.search(r"谁|哪个(部门|企业|公司|单位|机构|集团)|什么(企业|公司|单位|机构|部门)|由.*共建|哪家", folded):
@@ -83,7 +94,28 @@ def classify(folded: str) -> str:
     return OTHER
 
 
+ENGLISH_UNIT_HINTS = [
+    (re.compile(r"invest|yuan|cost|price|fare|money|dividend|fund|gdp|revenue|capital", re.I), r"元"),
+    (re.compile(r"percent|rate|proportion|share|coverage", re.I), r"%"),
+    (re.compile(r"kilomet|\bkm\b|how long is|how (tall|high|far)|length|distance", re.I), LENGTH),
+    (re.compile(r"how long|minutes|hours|journey|travel time", re.I), DURATION),
+    (re.compile(r"people|population|residents|students", re.I), r"人|万|亿"),
+    (re.compile(r"pigs|hogs|head\b", re.I), r"头"),
+    (re.compile(r"projects", re.I), r"个"),
+    (re.compile(r"grade|class\b|category", re.I), r"类"),
+]
+
+
 def implied_unit(folded: str) -> str | None:
+    """The unit an answer must carry, as a regular expression: `多少米` -> 米, `多少钱` -> 元, `多高` -> lengths."""
+    if not has_cjk(folded):
+        for pattern, unit in ENGLISH_UNIT_HINTS:
+            if pattern.search(folded):
+                return unit
+        return None
+    explicit = EXPLICIT_UNIT_RE.search(folded)
+    if explicit:
+        return re.escape(explicit.group(1))
     for pattern, unit in UNIT_HINTS:
         if pattern.search(folded):
             return unit
@@ -94,7 +126,7 @@ def analyse(question: str) -> QuestionInfo:
     folded = fold(question.strip())
     kind = classify(folded)
     content = INTERROGATIVE_RE.sub(" ", folded) if has_cjk(folded) else folded
-    content = re.sub(r"[\s?？!！。，,、：:；;“”\"'《》「」()（）]+", " ", content).strip()
+    content = re.sub(r"[\s?？!！。，,、：:；;'「」()（）]+", " ", content).strip()
     return QuestionInfo(
         text=question,
         folded=folded,
@@ -102,4 +134,6 @@ def analyse(question: str) -> QuestionInfo:
         unit=implied_unit(folded) if kind == QUANTITY else None,
         content=content,
         chinese=has_cjk(folded),
+        person=bool(re.search(r"谁|\bwho(m|se)?\b", folded)),
+        attribute=next((word for phrase, word in ATTRIBUTE_WORDS.items() if phrase in folded), None),
     )

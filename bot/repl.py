@@ -46,8 +46,13 @@ def render(answer, elapsed_ms: float) -> str:
         if answer.sentence != answer.answer:
             lines.append(f"句: {answer.sentence}")
     else:
-        lines.append("未找到答案 (no answer in the corpus)")
-    lines.append(f"confidence {answer.confidence:.3f} · {elapsed_ms:.0f} ms")
+        lines.append(f"未找到答案 (no answer in the corpus: {answer.evidence.get('reason', '')})")
+    evidence = answer.evidence
+    lines.append(
+        f"confidence {answer.confidence:.3f} · type {evidence.get('kind')} · cosine {evidence.get('dense', 0):.3f} "
+        f"· coverage {evidence.get('coverage', 0):.2f} / sentence {evidence.get('sentence_coverage', 0):.2f} "
+        f"· {elapsed_ms:.0f} ms"
+    )
     for rank, hit in enumerate(answer.hits, 1):
         text = hit.passage.text.replace("\n", " ")
         lines.append(

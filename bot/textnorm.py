@@ -49,6 +49,18 @@ def fold(text: str) -> str:
     return "".join(converted if len(converted := _t2s().convert(char)) == 1 else char for char in folded)
 
 
+@lru_cache(maxsize=1)
+def _s2t():
+    from opencc import OpenCC
+
+    return OpenCC("s2t")
+
+
+def to_traditional(text: str | None) -> str | None:
+    """Simplified -> traditional, for replies to questions asked in traditional characters."""
+    return _s2t().convert(text) if text else text
+
+
 def is_traditional(text: str) -> bool:
     """Whether the text uses traditional characters (folding changes some CJK character)."""
     cjk = "".join(char for char in text if is_cjk(char))

@@ -25,7 +25,7 @@ from tests.conftest import CORPUS
 
 
 @pytest.fixture()
-def small_settings(tmp_path, settings):
+def small_settings(tmp_path, settings, wenda):
     """A one-document corpus in tmp_path sharing the session's embedding cache."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()

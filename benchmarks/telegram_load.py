@@ -1,0 +1,170 @@
+"""Load test of the Telegram bot through the loopback fake Bot API: many users asking at once.
+
+The real bot (`build_application`, PTB polling, AIORateLimiter, answers off the event loop) runs
+against tests/fake_botapi.py on 127.0.0.1. Each of `--users` users asks `--questions` questions:
+
+    paced (default)  each user asks, waits for the reply, asks the next: `--users` questions in flight
+    burst            every question is sent at the same moment
+
+A reply time runs from the moment the update is queued at the fake server to the moment the bot's
+sendMessage reaches it (polling, answering and the rate limiter included). Questions come from
+eval/*.jsonl (answerable and not), cycled, so about half of them repeat within the minute the
+answer cache keeps an answer (ANSWER_CACHE_SIZE=0 in the environment measures without it). The
+flood limit is off so --questions may exceed it.
+
+    python benchmarks/telegram_load.py                     # 20 users x 10 questions, as deployed
+    python benchmarks/telegram_load.py --burst
+    python benchmarks/telegram_load.py --no-rate-limit     # the bot alone, without Telegram's 30 messages/s
+
+Exits 1 if any question went unanswered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import logging
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pydantic import SecretStr  # noqa: E402
+
+from bot.telegram import ALLOWED_UPDATES, build_application  # noqa: E402
+from tests.fake_botapi import FakeBotAPI  # noqa: E402
+
+FIRST_USER = 100_000
+
+
+class TimedFakeBotAPI(FakeBotAPI):
+    """The fake Bot API, noting when each sendMessage arrives, per chat."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.replied: dict[int, list[float]] = defaultdict(list)
+
+    def _api_sendMessage(self, params: dict) -> dict:  # noqa: N802 (Bot API method name)
+        message = super()._api_sendMessage(params)
+        self.replied[message["chat"]["id"]].append(time.perf_counter())
+        return message
+
+
+def questions() -> list[str]:
+    """Questions from this project's eval sets (answerable and not), for variety."""
+    found = []
+    for path in sorted((ROOT / "eval").glob("*.jsonl")):
+        found += [
+            json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+    return found or ["渝万高铁何时开工？", "三峡综合物流枢纽初期投资多少钱？", "北京冬奥会什么时候开幕？"]
+
+
+async def wait_replies(server: TimedFakeBotAPI, chat_id: int, count: int, timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    while len(server.replied[chat_id]) < count:
+        if time.perf_counter() > deadline:
+            return False
+        await asyncio.sleep(0.002)
+    return True
+
+
+async def paced_user(server: TimedFakeBotAPI, user: int, asked: list[str], timeout: float) -> list[float]:
+    """Ask one question at a time, each when the previous one is answered; returns the reply times."""
+    times = []
+    for number, question in enumerate(asked, 1):
+        sent = time.perf_counter()
+        server.send_text(user, question)
+        if not await wait_replies(server, user, number, timeout):
+            break
+        times.append(server.replied[user][number - 1] - sent)
+    return times
+
+
+async def burst(server: TimedFakeBotAPI, users: list[int], asked: dict[int, list[str]], timeout: float) -> list[float]:
+    """Send every question at once; the k-th reply in a chat answers one of its k first questions."""
+    sent = time.perf_counter()
+    for round_ in zip(*(asked[user] for user in users), strict=True):
+        for user, question in zip(users, round_, strict=True):
+            server.send_text(user, question)
+    await asyncio.gather(*(wait_replies(server, user, len(asked[user]), timeout) for user in users))
+    return [reply - sent for user in users for reply in server.replied[user]]
+
+
+async def run(args: argparse.Namespace) -> int:
+    from bot.cli import load_pipeline
+    from bot.config import Settings
+
+    overrides = {}
+    if args.corpus:
+        overrides["corpus_dir"] = Path(args.corpus)
+    if args.index:
+        overrides["index_dir"] = Path(args.index)
+    with TimedFakeBotAPI() as server:
+        settings = Settings(
+            **overrides,
+            telegram_token=SecretStr(server.token),
+            telegram_base_url=server.base_url,
+            telegram_base_file_url=server.base_file_url,
+            questions_per_minute=0,
+        )
+        wenda = load_pipeline(settings)
+        pool = itertools.cycle(questions())
+        users = [FIRST_USER + n for n in range(args.users)]
+        asked = {user: [next(pool) for _ in range(args.questions)] for user in users}
+        application = build_application(settings, wenda, rate_limit=not args.no_rate_limit)
+        async with application:
+            await application.start()
+            await application.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+            started = time.perf_counter()
+            try:
+                if args.burst:
+                    times = await burst(server, users, asked, args.timeout)
+                else:
+                    per_user = await asyncio.gather(
+                        *(paced_user(server, user, asked[user], args.timeout) for user in users)
+                    )
+                    times = [t for user_times in per_user for t in user_times]
+                wall = time.perf_counter() - started
+            finally:
+                await application.updater.stop()
+                await application.stop()
+        errors = server.errors
+    total = args.users * args.questions
+    quantiles = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 else times * 99
+    print(
+        f"{args.users} users x {args.questions} questions ({'burst' if args.burst else 'paced'}, "
+        f"rate limiter {'off' if args.no_rate_limit else 'on'}): {len(times)}/{total} answered in {wall:.1f} s "
+        f"({len(times) / wall:.1f} replies/s)"
+    )
+    if times:
+        print(
+            f"reply time p50 {quantiles[49] * 1000:.0f} ms, p95 {quantiles[94] * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+        )
+    if errors:
+        print(f"{len(errors)} Bot API errors, e.g. {errors[0][0]}: {errors[0][2]}")
+    return 0 if len(times) == total and not errors else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=10, help="questions per user")
+    parser.add_argument("--burst", action="store_true", help="send every question at once")
+    parser.add_argument("--no-rate-limit", action="store_true", help="without PTB's AIORateLimiter")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for a reply")
+    parser.add_argument("--corpus", metavar="DIR")
+    parser.add_argument("--index", metavar="DIR")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The exact answer inside a sentence: dates, numbers with units, enumerations, names.
+
+`extract(info, sentence)` returns the span that answers the question, or None when the sentence
+holds nothing of the asked type. Spans are found on folded text (same length as the original,
+see `bot.textnorm.fold`) and cut from the original, so a traditional or full-width sentence keeps
+its own characters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.question import ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
+from bot.textnorm import fold
+
+DIGITS = r"[0-9〇零一二三四五六七八九十百千两]"
+NUMBER = r"(?:\d+(?:\.\d+)?|[〇零一二三四五六七八九十百千两]+)"
+CN_NUMERAL = "〇零一二三四五六七八九十"
+DATE_RE = re.compile(
+    r"(?:(?:今年|去年|明年|前年|(?:公元前?)?\d{1,4}年)?\d{1,2}月(?:\d{1,2}日(?:[、至到-]\d{1,2}日)*|份|初|底|中旬|上旬|下旬)?"
+    r"|(?:公元前?)?\d{1,4}年(?:代)?(?:\d{1,2}月(?:\d{1,2}日)?)?"
+    rf"|[{CN_NUMERAL}]{{2,4}}年(?:[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
+    rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
+    rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初|末|中叶|初期|末期|\d{{1,2}}年代)?)"
+)
+UNITS = (
+    "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|米|"
+    "km²|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
+    "种|处|股|层|场|度"
+)
+QUANTITY_RE = re.compile(
+    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS})?)"
+)
+ENUMERATION_RE = re.compile(r"[^，。；：！？、,;:!?“”]{1,40}(?:、[^，。；：！？、,;:!?“”]{1,40})+")
+ORGANISATION_RE = re.compile(
+    r"(?:[\u4e00-\u9fff]|[（(][\u4e00-\u9fff]{1,6}[）)]){2,30}?"
+    r"(?:有限责任公司|股份有限公司|有限公司|集团|公司|委员会|国资委|政府|银行|大学|学院|医院|研究院|协会|联盟|中心|局|委|厅|部)"
+)
+PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|街道|港|湾|岛)")
+CLAUSE_RE = re.compile(r"[^，。；！？,;!?]+")
+CONNECTORS = "与和及、以及"
+# The commonest Chinese surnames: jieba tags many ordinary words `nr`; a real name starts with one of these.
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+    typed: bool  # a span of the asked type (False: the whole sentence as a fallback)
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    import jieba
+
+    return tuple(jieba.lcut(text))
+
+
+def _clause(folded: str, start: int, end: int, following: bool = False) -> str:
+    """The clause (between commas and stops) holding a span; with `following`, the next clause too."""
+    marks = "，。；！？,;"
+    folded = re.sub(r"(?<=\d),(?=\d{3})", "_", folded)  # 2,300: a digit group, not a clause break
+    clause_start = max(folded.rfind(mark, 0, start) for mark in marks) + 1
+    ends = [i for i in (folded.find(mark, end) for mark in marks) if i != -1]
+    clause_end = min(ends) if ends else len(folded)
+    if following and clause_end < len(folded):
+        ends = [i for i in (folded.find(mark, clause_end + 1) for mark in marks) if i != -1]
+        clause_end = min(ends) if ends else len(folded)
+    return folded[clause_start:clause_end]
+
+
+def _context_score(folded: str, start: int, end: int, words: list[str], following: bool = False) -> float:
+    """How many characters of question words sit in the clause around the span (not in the span itself:
+    the unit `公里` of `50余公里` says nothing about what was measured)."""
+    clause = _clause(folded, start, end, following)
+    span = folded[start:end]
+    return float(sum(len(word) for word in words if word in clause and word not in span))
+
+
+def _quantity_spans(folded: str, unit: str | None) -> list[tuple[int, int, bool]]:
+    spans = []
+    for match in QUANTITY_RE.finditer(folded):
+        text = match.group()
+        if not re.search(r"\d|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]", text) and not re.search(UNITS, text):
+            continue  # a bare Chinese numeral word (一些, 十分) is no quantity
+        if re.fullmatch(r"\d{1,2}月|\d{4}年|\d{1,2}日", text):
+            continue
+        start, end = match.span()
+        following = folded[end : end + 2]
+        if re.fullmatch(r"\d{1,2}", text) and following[:1] in "月日":
+            continue  # part of a date
+        has_unit = bool(re.search(UNITS + r"|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]", text))
+        unit_matches = unit is None or bool(re.search(unit, text + following))
+        spans.append((start, end, has_unit and unit_matches))
+    return spans
+
+
+def _trim_item(item: str, longest: int, keep_end: bool) -> str:
+    """Cut the first (or last) item of an enumeration to the words that belong to it.
+
+    `万州积极发展绿色照明` -> `绿色照明`; `新材料五大重点产业` -> `新材料`; `云阳5地在万州召开` -> `云阳`.
+    """
+    item = re.split(r"[0-9]|[一二三四五六七八九十两][大个项类地省]|等|共同|在|的|为", item)[0] if not keep_end else item
+    words = list(_words(item))
+    if keep_end:
+        words.reverse()
+    taken = ""
+    for word in words:
+        candidate = word + taken if keep_end else taken + word
+        if taken and len(candidate) > max(longest, 2):
+            break
+        taken = candidate
+    return taken
+
+
+def _enumeration_spans(sentence: str, folded: str) -> list[tuple[int, int]]:
+    spans = []
+    for match in ENUMERATION_RE.finditer(folded):
+        items = match.group().split("、")
+        middle = [len(item) for item in items[1:-1]] or [len(items[-1].split("等")[0][:6])]
+        longest = max(middle)
+        first = _trim_item(items[0], longest, keep_end=True)
+        last = _trim_item(items[-1], longest, keep_end=False)
+        if not first or not last:
+            continue
+        start = match.start() + len(items[0]) - len(first)
+        end = match.end() - len(items[-1]) + len(last)
+        spans.append((start, end))
+    return spans
+
+
+def _organisation_spans(folded: str, question: str) -> list[tuple[int, int]]:
+    """Runs of organisation names (not the ones the question names), joined by 与/和/、."""
+    asked = [match.group() for match in ORGANISATION_RE.finditer(question) if len(match.group()) >= 5]
+    names = []
+    for match in ORGANISATION_RE.finditer(folded):
+        start, end = match.span()
+        while start < end and folded[start] in CONNECTORS:
+            start += 1
+        text = folded[start:end]
+        if text in question or len(text) < 3 or any(name in text for name in asked):
+            continue
+        names.append((start, end))
+    runs: list[list[int]] = []
+    for start, end in names:
+        if runs and set(folded[runs[-1][1] : start]) <= set(CONNECTORS + "（）()"):
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    return [(start, end) for start, end in runs]
+
+
+def _person_spans(folded: str, question: str) -> list[tuple[int, int]]:
+    """Person names (jieba's `nr` tag) that the question does not already name."""
+    import jieba.posseg
+
+    spans = []
+    position = 0
+    for token in jieba.posseg.lcut(folded):
+        start = folded.find(token.word, position)
+        position = start + len(token.word)
+        if (
+            token.flag == "nr"
+            and 2 <= len(token.word) <= 4
+            and token.word[0] in SURNAMES
+            and token.word not in question
+        ):
+            spans.append((start, position))
+    return spans
+
+
+def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
+    """The span of `sentence` that answers the question, or None when none of the asked type is there.
+
+    Several candidates: the one whose clause shares most of the question's words wins, then the first.
+    """
+    folded = fold(sentence)
+    candidates: list[tuple[int, int]] = []
+    if info.kind == TIME:
+        candidates = [m.span() for m in DATE_RE.finditer(folded)]
+    elif info.kind == QUANTITY:
+        typed = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]
+        candidates = typed
+    elif info.kind == ENTITY and info.person:
+        candidates = _person_spans(folded, info.folded)
+    elif info.kind in (LIST, ENTITY):
+        if info.kind == ENTITY:
+            candidates = _organisation_spans(folded, info.folded)
+        candidates = candidates or _enumeration_spans(sentence, folded)
+    elif info.kind == PLACE:
+        candidates = [m.span() for m in PLACE_RE.finditer(folded) if m.group() not in info.folded]
+    following = info.kind == TIME  # a date often stands alone before the clause it dates
+    if info.attribute:
+        words = [*words, info.attribute]
+    if words and info.kind in (TIME, QUANTITY):
+        # A number or date counts only where the question's words are: `长江干流万州段全长多少公里`
+        # finds no length in `建成50余公里消落带生态绿廊`, a clause about something else.
+        candidates = [span for span in candidates if _context_score(folded, span[0], span[1], words, following) > 0]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda span: (_context_score(folded, span[0], span[1], words, following), -span[0]))
+    start, end = best
+    return Span(start, end, sentence[start:end], True)
+
+
+def requires_span(info: QuestionInfo) -> bool:
+    """Whether no span of the asked type in the text means no answer.
+
+    Dates and numbers always; for a question without Chinese (English) every answer must be a typed
+    span, since the sentence cannot be checked against the question's words.
+    """
+    return info.kind in (TIME, QUANTITY) or not info.chinese

@@ -1,0 +1,83 @@
+"""Answer spans in real sentences of the shipped corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answer import content_words
+from bot.extract import extract
+from bot.question import analyse
+
+
+def span(question: str, sentence: str) -> str | None:
+    info = analyse(question)
+    found = extract(info, sentence, content_words(info.content))
+    return found.text if found else None
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        ("渝万高铁何时开工？", "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。", "11月9日"),
+        ("渝万高铁建成后万州到重庆主城要多久？", "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。", "50分钟"),
+        (
+            "川渝国企万州行的协议投资总额是多少？",
+            "活动中，达成3项战略合作协议，央属国企及川渝两省市40多家地方国企与万达开三地签约项目43个，协议投资1153亿元，涉及交通、产业等多个领域；",
+            "1153亿元",
+        ),
+        (
+            "“2020川渝国企万州行”活动签约了多少个项目？",
+            "活动中，达成3项战略合作协议，央属国企及川渝两省市40多家地方国企与万达开三地签约项目43个，协议投资1153亿元；",
+            "43个",
+        ),
+        ("长江干流万州段的水质是几类？", "截至目前，万州辖区21条次级河流水质持续向好，长江干流万州段水质保持Ⅱ类，全区森林覆盖率和长江两岸森林覆盖率分别达53.5%、68%。", "Ⅱ类"),
+        ("万州全区森林覆盖率达到多少？", "长江干流万州段水质保持Ⅱ类，全区森林覆盖率和长江两岸森林覆盖率分别达53.5%、68%，建成50余公里消落带生态绿廊。", "53.5%"),
+        (
+            "万州的五大重点产业是什么？",
+            "今年来，万州积极发展绿色照明、智能装备、食品医药、汽车、新材料五大重点产业，继续提高战略性新兴制造业产值比重。",
+            "绿色照明、智能装备、食品医药、汽车、新材料",
+        ),
+        (
+            "《改革协作框架协议》是哪几个地方签署的？",
+            "10月23日，万州、达州、开州、梁平、云阳5地在万州召开全面深化改革座谈会议，并签署《改革协作框架协议》。",
+            "万州、达州、开州、梁平、云阳",
+        ),
+        (
+            "万州地处哪些省市的交界区域？",
+            "地处渝东北、川东北、陕南、鄂西、湘西、黔北6省市交界区域，万州区位优势明显。",
+            "渝东北、川东北、陕南、鄂西、湘西、黔北",
+        ),
+        (
+            "重庆三峡物流集团有限公司是由哪些企业共建的？",
+            "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司共同投资合作共建的重庆三峡物流集团有限公司揭牌。",
+            "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司",
+        ),
+        ("龙沙镇的生态猪循环养殖项目年出栏多少头？", "在万州区龙沙镇开工建设年出栏50万头生态猪循环养殖项目。", "50万头"),
+    ],
+)
+def test_span_of_the_asked_type(question, sentence, answer):
+    assert span(question, sentence) == answer
+
+
+def test_no_span_where_the_question_words_are_absent():
+    # The only length in the sentence measures something else.
+    assert span("长江干流万州段全长多少公里？", "全区森林覆盖率分别达53.5%，建成50余公里消落带生态绿廊。") is None
+    assert span("三峡文化艺术中心什么时候建成开放？", "今年来，万州高水平建设三峡文化艺术中心。") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        ("蓍所生长的地区海拔约是多少米？", "生长于海拔200米至2,300米的地区，一般生于山坡草地。", "200米"),
+        ("纽西兰鸡毛松有多高？", "此树是常绿乔木，树高可达55米。", "55米"),
+        ("A-135共有几处发射基地？", "共有7处发射基地。", "7处"),
+        ("什么时候双方代表互换批准书？", "一九六一年九月十日，双方代表互换批准书。", "一九六一年九月十日"),
+        ("A-135反弹道导弹系统于哪年开始运作？", "该系统于1995年开始运作。", "1995年"),
+    ],
+)
+def test_spans_in_encyclopedia_sentences(question, sentence, answer):
+    assert span(question, sentence) == answer
+
+
+def test_traditional_sentence_keeps_its_characters():
+    assert span("渝萬高鐵何時開工？", "１１月９日，渝萬高鐵正式開工建設。") == "１１月９日"

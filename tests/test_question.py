@@ -1,0 +1,53 @@
+"""Question types and implied units, in simplified, traditional and English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.question import ENTITY, LIST, OTHER, PLACE, QUANTITY, TIME, YES_NO, analyse
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "unit"),
+    [
+        ("渝万高铁何时开工？", TIME, None),
+        ("渝萬高鐵什麼時候開工", TIME, None),
+        ("三峡综合物流枢纽初期投资多少钱？", QUANTITY, "元"),
+        ("万州全区森林覆盖率达到多少？", QUANTITY, "%"),
+        ("龙沙镇的生态猪循环养殖项目年出栏多少头？", QUANTITY, "头"),
+        ("长江干流万州段的水质是几类？", QUANTITY, "类"),
+        ("渝万高铁建成后万州到重庆主城要多久？", QUANTITY, "分钟"),
+        ("重庆三峡物流集团有限公司是由哪些企业共建的？", ENTITY, None),
+        ("《改革协作框架协议》是哪几个地方签署的？", LIST, None),
+        ("三峡应急医院在哪个镇？", PLACE, None),
+        ("万州区区长是谁？", ENTITY, None),
+        ("万州有没有机场？", YES_NO, None),
+        ("When did construction start?", TIME, None),
+        ("How much was invested in the logistics hub?", QUANTITY, "元"),
+        ("What is the forest coverage rate?", QUANTITY, "%"),
+        ("Explain the plan.", OTHER, None),
+    ],
+)
+def test_question_kind_and_unit(question, kind, unit):
+    info = analyse(question)
+    assert info.kind == kind
+    if unit is None:
+        assert info.unit is None
+    else:  # the implied unit is a pattern the answer's unit must match
+        assert re.fullmatch(info.unit, unit) or re.search(rf"(^|\|){re.escape(unit)}(\||$)", info.unit), info.unit
+
+
+def test_explicit_units_and_what_is_measured():
+    assert analyse("蓍所生长的地区海拔约是多少米？").unit == "米"  # not 所 (a particle here)
+    assert analyse("A-135共有几处发射基地？").unit == "处"
+    tall = analyse("纽西兰鸡毛松有多高？")
+    assert tall.attribute == "高" and re.search(tall.unit, "55米") and tall.content == "纽西兰鸡毛松"
+
+
+def test_content_drops_interrogatives_and_folds_script():
+    info = analyse("渝萬高鐵何時開工？")
+    assert info.content == "渝万高铁 开工"
+    assert info.chinese and not analyse("When?").chinese
+    assert analyse("万州区区长是谁？").person
