@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,21 @@ def wenda(settings, embedder):
 
     index, _ = rebuild(settings, embedder)
     return Wenda(settings, embedder, index)
+
+
+def corpus_copy(tmp_path: Path, settings, extra: dict[str, str] | None = None):
+    """Settings for a copy of the shipped corpus (as `wanzhou.txt`, plus `extra` files) in tmp_path, with
+    its own index folder sharing the session's embedding cache, so building it embeds nothing new.
+    Use it from tests that also ask for the `wenda` fixture, which creates that cache."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "wanzhou-2020-12.txt", corpus / "wanzhou.txt")
+    for name, text in (extra or {}).items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    (index_dir / "embeddings").symlink_to(settings.index_dir / "embeddings", target_is_directory=True)
+    return settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_dir})
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
-from bot.config import Settings
 from bot.index import (
     CURRENT_FILE,
     Index,
@@ -21,19 +19,13 @@ from bot.index import (
     current_build,
     rebuild,
 )
-from tests.conftest import CORPUS
+from tests.conftest import corpus_copy
 
 
 @pytest.fixture()
 def small_settings(tmp_path, settings, wenda):
     """A one-document corpus in tmp_path sharing the session's embedding cache."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / "wanzhou-2020-12.txt", corpus / "wanzhou.txt")
-    index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    (index_dir / "embeddings").symlink_to(settings.index_dir / "embeddings", target_is_directory=True)
-    return Settings(_env_file=None, corpus_dir=corpus, index_dir=index_dir)
+    return corpus_copy(tmp_path, settings)
 
 
 def test_round_trip_gives_the_same_answers(small_settings, embedder, wenda):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from bot.config import Settings
 from bot.index import Index, clean_leftovers, current_build, rebuild
-from tests.conftest import CORPUS
+from tests.conftest import corpus_copy
 
 NEW_DOCUMENT = """# 万州新闻
 
@@ -27,13 +25,7 @@ NEW_DOCUMENT = """# 万州新闻
 
 @pytest.fixture()
 def corpus_settings(tmp_path, settings, wenda):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / "wanzhou-2020-12.txt", corpus / "wanzhou.txt")
-    index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    (index_dir / "embeddings").symlink_to(settings.index_dir / "embeddings", target_is_directory=True)
-    return Settings(_env_file=None, corpus_dir=corpus, index_dir=index_dir)
+    return corpus_copy(tmp_path, settings)
 
 
 def vectors_of(index: Index) -> np.ndarray:

@@ -10,7 +10,6 @@ import asyncio
 import io
 import logging
 import re
-import shutil
 import threading
 
 import pytest
@@ -33,7 +32,7 @@ from bot.telegram import (
     UPLOAD_ADMIN_ONLY,
     UPLOAD_IN_PRIVATE,
 )
-from tests.conftest import CORPUS
+from tests.conftest import corpus_copy
 from tests.fake_botapi import FakeBotAPI
 from tests.test_telegram_e2e import (
     ADMIN,
@@ -67,15 +66,7 @@ def library(tmp_path, settings, embedder, wenda):  # wenda: the session cache th
     files) with its own index sharing the session's embedding cache; returns (settings, Wenda)."""
 
     def make(extra: dict[str, str] | None = None) -> tuple:
-        corpus = tmp_path / "corpus"
-        corpus.mkdir()
-        shutil.copy(CORPUS / SHIPPED, corpus / "wanzhou.txt")
-        for name, text in (extra or {}).items():
-            (corpus / name).write_text(text, encoding="utf-8")
-        index_dir = tmp_path / "index"
-        index_dir.mkdir()
-        (index_dir / "embeddings").symlink_to(settings.index_dir / "embeddings", target_is_directory=True)
-        own = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_dir})
+        own = corpus_copy(tmp_path, settings, extra)
         index, _ = rebuild(own, embedder)
         return own, Wenda(own, embedder, index)
 
@@ -157,7 +148,6 @@ async def test_an_upload_whose_name_exists_asks_before_overwriting(server, libra
         assert (own.corpus_dir / "wanzhou.txt").read_bytes() == original and staged(tmp_path) == []
 
         question = await upload(server, ADMIN, "wanzhou.txt", new, contains="已经有")
-        mark = len(server.calls)
         await press(server, ADMIN, question, SAVE_AS_NEW)
         saved = await server.wait_for_message_async(ADMIN, contains="已保存「wanzhou-2.txt」")
         assert "标题：wanzhou-2" in saved["text"] and list(buttons(saved)) == [REINDEX_NOW]
@@ -165,7 +155,6 @@ async def test_an_upload_whose_name_exists_asks_before_overwriting(server, libra
         assert (own.corpus_dir / "wanzhou.txt").read_bytes() == original
 
         question = await upload(server, ADMIN, "wanzhou.txt", new, contains="已经有")
-        mark = len(server.calls)
         await press(server, ADMIN, question, OVERWRITE)
         await server.wait_for_message_async(ADMIN, contains="覆盖了原来的文件")
         assert (own.corpus_dir / "wanzhou.txt").read_bytes() == new and staged(tmp_path) == []

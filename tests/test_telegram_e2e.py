@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import copy
 import logging
-import shutil
 import signal
 import socket
 import subprocess
@@ -38,7 +37,7 @@ from bot.telegram import (
     build_application,
     webhook_options,
 )
-from tests.conftest import CORPUS
+from tests.conftest import corpus_copy
 from tests.fake_botapi import FakeBotAPI
 
 USER = 4242
@@ -394,13 +393,7 @@ async def test_admin_commands_refuse_others_politely_and_log_it(server, settings
 @pytest.fixture
 def own_corpus(tmp_path, settings, embedder, wenda):  # wenda: the session cache the copy shares exists
     """A corpus copy in tmp_path with its own index, sharing the session's embedding cache."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / "wanzhou-2020-12.txt", corpus / "wanzhou.txt")
-    index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    (index_dir / "embeddings").symlink_to(settings.index_dir / "embeddings", target_is_directory=True)
-    own = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_dir})
+    own = corpus_copy(tmp_path, settings)
     index, _ = rebuild(own, embedder)
     return own, Wenda(own, embedder, index)
 
