@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import Answer, Wenda, fold_for_match
+from bot.textnorm import fold
 
 # CMRC 2018's evaluation script strips these before comparing.
 CMRC_PUNCTUATION = set(
@@ -30,8 +31,9 @@ CMRC_PUNCTUATION = set(
 
 
 def cmrc_normalise(text: str) -> str:
-    """Lower case, no whitespace, no punctuation (CMRC 2018's `remove_punctuation`)."""
-    return "".join(char for char in text.lower() if not char.isspace() and char not in CMRC_PUNCTUATION)
+    """Lower case, no whitespace, no punctuation (CMRC 2018's `remove_punctuation`), and folded to
+    simplified half-width characters, so an answer given in traditional characters can match."""
+    return "".join(char for char in fold(text) if not char.isspace() and char not in CMRC_PUNCTUATION)
 
 
 def _longest_common_substring(a: str, b: str) -> int:

@@ -26,6 +26,7 @@ def test_cmrc_normalisation_drops_punctuation_space_and_case():
 
 def test_exact_match_after_normalisation():
     assert exact_match("11月9日。", "11月9日") == 1.0
+    assert exact_match("1153億元", "1153亿元") == 1.0  # an answer in traditional characters
     assert exact_match("11月9日开工", "11月9日") == 0.0
 
 
