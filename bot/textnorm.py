@@ -36,6 +36,7 @@ def _fold_char(char: str) -> str:
     return folded.lower()
 
 
+@lru_cache(maxsize=65536)  # passages' sentences are folded again for every question about them
 def fold(text: str) -> str:
     """Full-width -> half-width, traditional -> simplified, lower case; same length as `text`.
 
