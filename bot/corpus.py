@@ -210,8 +210,8 @@ def _trailing_headline_start(title: str, paragraph_starts: list[int], text: str,
 def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = False) -> Document:
     """Clean one decoded document: join broken lines, find headlines, split it into sections.
 
-    A headline block followed by body text opens a section. A headline block with no body after
-    it (the end of the document, or another headline next) titles the text before it instead.
+    A headline block followed by body text opens a section; headline blocks in a row are one
+    headline. A headline with no body after it (the end of the document) titles the text before it.
     """
     source = unicodedata.normalize("NFC", source.replace("\r\n", "\n").replace("\r", "\n"))
     sections: list[Section] = []
@@ -271,9 +271,8 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
             headline = _headline_title(block)
             if not headline:
                 continue  # a lone dateline or byline carries no sentence
-            if pending_title is not None:
-                attach_trailing(pending_title)
-            pending_title = headline
+            # Headline blocks in a row are one headline (a title and its subtitle, split by the layout).
+            pending_title = headline if pending_title is None else f"{pending_title} {headline}"
             after_sentence_end = True
             continue
         if pending_title is not None:
