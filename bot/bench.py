@@ -800,7 +800,7 @@ def run(
             results["build"].append(cmrc_row)
             pool_parts.append(cmrc_pool)
         # Embedding throughput: all threads here, one thread in a second process, same windows.
-        texts = [p.text for part in pool_parts[::-1] for p in part.passages][: max(1, embed_sample if large else len(shipped_index))]
+        texts = [p.text for part in pool_parts[::-1] for p in part.passages][: max(1, embed_sample)]
         _note(f"embedding throughput on {len(texts)} windows (all threads, then one) ...")
         query_sample = asked[:20]
         both = measure_embedding(embedder, texts, query_sample, settings.embedding_batch_size)

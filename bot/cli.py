@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--large", action="store_true", help="also the larger corpora (slow)")
     sub.add_argument("--sizes", metavar="N,N", help="synthetic corpus sizes (default with --large: 10000,100000,1000000)")
     sub.add_argument("--questions", type=int, default=200, metavar="N", help="questions asked per corpus (default 200)")
-    sub.add_argument("--embed-sample", type=int, default=64, metavar="N", help="windows embedded to time the model (with --large)")
+    sub.add_argument("--embed-sample", type=int, default=64, metavar="N", help="windows embedded to time the model on all threads and on one")
     sub.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
     sub.add_argument("--plot", metavar="FILE.png", help="plot latency and memory against corpus size (matplotlib)")
     sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
