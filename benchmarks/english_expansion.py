@@ -109,7 +109,7 @@ def main() -> int:
                         variant(max_terms=max_terms, per_word=per_word)))
     for weight in (0.5, 0.6, 0.7):
         configs.append((f"unfiltered, {default}, w={weight}", "terms-unfiltered", weight, translator))
-    configs.append((f"unfiltered, 12 terms, 3/word, w=0.6", "terms-unfiltered", 0.6, variant(max_terms=12, per_word=3)))
+    configs.append(("unfiltered, 12 terms, 3/word, w=0.6", "terms-unfiltered", 0.6, variant(max_terms=12, per_word=3)))
     configs.append((f"question+terms, known, {default}, w=0.6", "question+terms", 0.6, translator))
     configs.append((f"known, {default}, with single chars, w=0.6", "terms", 0.6, variant(single_chars=True)))
     configs.append((f"known, {default}, no pinyin names, w=0.6", "terms", 0.6, variant(pinyin_names=False)))

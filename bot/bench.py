@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -984,7 +983,7 @@ def format_report(results: dict[str, Any]) -> str:
     if loads:
         lines += ["", "Synthetic corpora: load (model + index), build time, vectors against real ones"]
         for row in loads:
-            build, real = row["build"], row["build"]["realism"]
+            build = row["build"]
             recall = build.get("recall") or {}
             lines.append(
                 f"  {row['label']:<27} load {row['load_s']:.1f} s (RSS {row['rss_loaded_mb']:.0f} MiB); build: text "
