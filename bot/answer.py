@@ -14,8 +14,8 @@ from bot.cache import AnswerCache
 from bot.config import Settings
 from bot.crosslingual import EnglishToChinese, known_from_index
 from bot.index import Hit, Index
-from bot.passages import Passage, split_sentences
 from bot.extract import Span, extract, requires_span
+from bot.passages import Passage, split_sentences
 from bot.question import QuestionInfo, analyse
 from bot.textnorm import fold, is_traditional, to_traditional
 
@@ -37,8 +37,8 @@ class Answer:
 
     question: str
     found: bool
-    answer: str | None  # the short answer (the answer sentence until span extraction exists)
-    sentence: str | None  # the sentence of the best passage that best matches the question
+    answer: str | None  # the short answer: the span of the asked type (11月9日), else the sentence
+    sentence: str | None  # the sentence that answers, from the best passages
     hits: list[Hit]
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
@@ -129,6 +129,7 @@ class Wenda:
         self.settings = settings
         self.embedder = embedder
         self.index = index
+        self.answer_cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_seconds)
         self._translator: EnglishToChinese | None = None
         self._known: tuple[Index, Any] | None = None
 
@@ -214,9 +215,7 @@ class Wenda:
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Answer one question: from the answer cache when it was asked moments ago, else from the index."""
         started = time.perf_counter()
-        cache = getattr(self, "answer_cache", None)
-        if cache is None:  # made on first use, with the settings of the first question
-            cache = self.answer_cache = AnswerCache(self.settings.answer_cache_size, self.settings.answer_cache_seconds)
+        cache = self.answer_cache
         index, key = self.index, (question.strip(), k or self.settings.top_k, id(self.settings))
         cached = cache.get(key, index)
         if cached is not None:
