@@ -238,6 +238,8 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
             _trailing_headline_start(headline, paragraph_starts, section.text, skip_first=True) if current_title else 0
         )
         if start is None:
+            # Where its article begins cannot be told: keep the headline with the section it follows.
+            current_title = f"{current_title} {headline}"
             return
         head = section.text[:start].rstrip("\n")
         if head:
