@@ -96,19 +96,20 @@ def content_words(question_content: str) -> list[str]:
     return words
 
 
-def coverage(index: Index, words: list[str], passage: Passage) -> float:
-    """IDF-weighted share of the question's content words that the passage contains (0..1).
+def word_share(index: Index, words: list[str], texts: list[str]) -> np.ndarray:
+    """For each (folded) text, the IDF-weighted share of the words it contains (0..1).
 
     A question about something the corpus never mentions (`万州的GDP是多少`: no passage says GDP)
-    keeps a low coverage however close its vector lands; a word the corpus lacks weighs the most.
+    keeps a low share however close its vector lands; a word the corpus lacks weighs the most.
     """
-    if not words:
-        return 0.0
     weights = index.word_idf(words)
-    text = fold(passage.text + passage.section)
-    found = np.array([word in text for word in words])
-    total = weights.sum()
-    return float(weights[found].sum() / total) if total > 0 else 0.0
+    present = np.array([[word in text for word in words] for text in texts], dtype=np.float64)
+    return present.reshape(len(texts), len(words)) @ weights / (float(weights.sum()) or 1.0)
+
+
+def coverage(index: Index, words: list[str], passage: Passage) -> float:
+    """IDF-weighted share of the question's content words that the passage (and its section title) contains."""
+    return float(word_share(index, words, [fold(passage.text + passage.section)])[0]) if words else 0.0
 
 
 def confidence_score(dense: float, cover: float, chinese: bool) -> float:
@@ -162,12 +163,6 @@ class Wenda:
             vector, self.lexical_query(info), k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates
         )
 
-    def _word_share(self, words: list[str], texts: list[str]) -> np.ndarray:
-        """IDF-weighted share of the words that each (folded) text contains."""
-        weights = self.index.word_idf(words)
-        present = np.array([[word in text for word in words] for text in texts], dtype=np.float64)
-        return present @ weights / (float(weights.sum()) or 1.0)
-
     def choose_sentence(
         self, info: QuestionInfo, words: list[str], hits: list[Hit]
     ) -> tuple[str, Span | None, Hit, float]:
@@ -187,7 +182,7 @@ class Wenda:
         spans = [extract(info, sentence, words) for sentence, _ in candidates]
         if words:
             folded = [fold(sentence) for sentence, _ in candidates]
-            coverage_share = self._word_share(words, folded)
+            coverage_share = word_share(self.index, words, folded)
             # The document's own subject (its title: 纽西兰鸡毛松) names every sentence's topic and
             # cannot tell them apart: rank by the other words.
             title = fold(hits[0].passage.title)

@@ -68,11 +68,15 @@ def _load_embedder(settings: Settings):
         raise UserError(str(error)) from error
 
 
+def _require_corpus(settings: Settings) -> None:
+    if not settings.corpus_dir.is_dir():
+        raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
+
+
 def _build(settings: Settings, embedder, quiet: bool = False):
     from bot.index import EmptyCorpus, IndexBusy, rebuild
 
-    if not settings.corpus_dir.is_dir():
-        raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
+    _require_corpus(settings)
     try:
         return rebuild(settings, embedder, _progress_printer(quiet))
     except (IndexBusy, EmptyCorpus) as error:
@@ -242,8 +246,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bot import bench
 
     settings = _settings(args)
-    if not settings.corpus_dir.is_dir():
-        raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
+    _require_corpus(settings)
     try:
         sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()] if args.sizes else None
     except ValueError:

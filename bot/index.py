@@ -119,19 +119,6 @@ def _fsync_tree(path: Path) -> None:
             os.close(fd)
 
 
-def corpus_fingerprint(corpus_dir: Path) -> dict[str, dict[str, Any]]:
-    """Size, modification time and SHA-256 of every corpus file, by document id."""
-    fingerprint = {}
-    for path in corpus_files(corpus_dir):
-        stat = path.stat()
-        fingerprint[doc_id_for(path, corpus_dir)] = {
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "sha256": file_digest(path),
-        }
-    return fingerprint
-
-
 def corpus_changes(manifest: dict[str, Any], corpus_dir: Path) -> dict[str, list[str]]:
     """What changed in the corpus since the index was built: added, changed, removed document ids.
 

@@ -404,21 +404,20 @@ def format_saved(upload: Upload, name: str, replaced: bool = False) -> Reply:
     return Reply("\n".join(lines), keyboard)
 
 
+def choice_keyboard(kind: str, token: str, choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One row of buttons answering a pending question: callback data `kind:token:choice`."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=f"{kind}:{token}:{choice}") for label, choice in choices]]
+    )
+
+
 def format_exists(name: str, token: str) -> Reply:
     """An upload whose name is taken: 「覆盖」, 「另存为新文件」 or 「取消」."""
     text = (
         f"资料库里已经有「{escape(name)}」。要覆盖它，把新文件另存为新文件，还是取消？"
         f"（{PENDING_SECONDS // 60} 分钟内有效）"
     )
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(OVERWRITE, callback_data=f"up:{token}:o"),
-                InlineKeyboardButton(SAVE_AS_NEW, callback_data=f"up:{token}:n"),
-                InlineKeyboardButton(CANCEL, callback_data=f"up:{token}:c"),
-            ]
-        ]
-    )
+    keyboard = choice_keyboard("up", token, [(OVERWRITE, "o"), (SAVE_AS_NEW, "n"), (CANCEL, "c")])
     return Reply(text, keyboard)
 
 
@@ -467,14 +466,7 @@ def format_remove_confirm(doc_id: str, passages: int | None, token: str) -> Repl
         f"确定删除「{escape(excerpt(doc_id, 200))}」{held}吗？文件会从资料文件夹中删除，然后重建索引，"
         f"这篇文档不再用于回答。（{PENDING_SECONDS // 60} 分钟内有效）"
     )
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(CONFIRM_REMOVE, callback_data=f"rm:{token}:y"),
-                InlineKeyboardButton(CANCEL, callback_data=f"rm:{token}:n"),
-            ]
-        ]
-    )
+    keyboard = choice_keyboard("rm", token, [(CONFIRM_REMOVE, "y"), (CANCEL, "n")])
     return Reply(text, keyboard)
 
 
