@@ -133,9 +133,10 @@ def _settings_from(payload: dict[str, Any]) -> Settings:
 
 
 def run_worker(kind: str, args: dict[str, Any], timeout: float = 3600, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `python -m bot.bench KIND ARGS` and return the JSON object it prints last."""
+    """Run `python -m bot.bench KIND` with ARGS as JSON on its stdin; return the JSON object it prints last."""
     result = subprocess.run(
-        [sys.executable, "-m", "bot.bench", kind, json.dumps(args, ensure_ascii=False)],
+        [sys.executable, "-m", "bot.bench", kind],
+        input=json.dumps(args, ensure_ascii=False),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -1087,7 +1088,7 @@ def _worker_main(argv: list[str]) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    kind, payload = argv[0], json.loads(argv[1])
+    kind, payload = argv[0], json.loads(argv[1] if len(argv) > 1 else sys.stdin.read())
     print(json.dumps(WORKERS[kind](payload), ensure_ascii=False), flush=True)
     return 0
 
