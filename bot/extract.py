@@ -26,17 +26,23 @@ DATE_RE = re.compile(
     rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初|末|中叶|初期|末期|\d{{1,2}}年代)?)"
 )
 UNITS = (
-    "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|米|"
-    "km²|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
+    "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
+    "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
     "种|处|股|层|场|度"
 )
 QUANTITY_RE = re.compile(
-    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS})?)"
+    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
 )
 ENUMERATION_RE = re.compile(r"[^，。；：！？、,;:!?“”]{1,40}(?:、[^，。；：！？、,;:!?“”]{1,40})+")
 ORGANISATION_RE = re.compile(
     r"(?:[\u4e00-\u9fff]|[（(][\u4e00-\u9fff]{1,6}[）)]){2,30}?"
     r"(?:有限责任公司|股份有限公司|有限公司|集团|公司|委员会|国资委|政府|银行|大学|学院|医院|研究院|协会|联盟|中心|局|委|厅|部)"
+)
+# When something happened without a calendar date: an age, a season or time of day, a period.
+TIME_EXPRESSION_RE = re.compile(
+    rf"(?:\d{{1,3}}|[{CN_NUMERAL}]{{1,3}})岁"
+    r"|[春夏秋冬](?:季|天)|早上|上午|中午|正午|下午|傍晚|晚上|夜间|凌晨|平日|周末"
+    r"|[\u4e00-\u9fff]{1,6}?(?:时期|时代|年间|早期|中期|晚期|初期|末期)"
 )
 PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|街道|港|湾|岛)")
 CLAUSE_RE = re.compile(r"[^，。；！？,;!?]+")
@@ -183,7 +189,7 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
     folded = fold(sentence)
     candidates: list[tuple[int, int]] = []
     if info.kind == TIME:
-        candidates = [m.span() for m in DATE_RE.finditer(folded)]
+        candidates = [m.span() for m in DATE_RE.finditer(folded)] or [m.span() for m in TIME_EXPRESSION_RE.finditer(folded)]
     elif info.kind == QUANTITY:
         typed = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]
         candidates = typed

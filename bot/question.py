@@ -46,9 +46,9 @@ EXPLICIT_UNIT_RE = re.compile(rf"(?:多少|几)({COUNTERS})")
 UNIT_HINTS = [
     (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), r"元|美元|英镑|欧元|日元"),
     (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
+    (re.compile(r"多久|多长时间|车程|时长|有效期"), DURATION),  # before lengths: 多长时间 is no length
     (re.compile(r"多长|多高|多远|多深|多宽|长度|高度|距离|身高|体长|全长|海拔"), LENGTH),
     (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH),
-    (re.compile(r"多久|多长时间|车程|时长|有效期"), DURATION),
     (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
     (re.compile(r"出栏|生猪"), r"头"),
 ]
@@ -75,6 +75,8 @@ def classify(folded: str) -> str:
             if pattern.search(folded):
                 return kind
         return OTHER
+    if re.search(r"为什么|为何|何故", folded):
+        return OTHER  # asks a reason, whatever else it names (`练水的时间是其他泳手的一半，为什么…`)
     if re.search(r"何时|什么时候|什么时间|哪一?年|哪一?天|几月|几号|何年|日期|时间是", folded):
         return TIME
     if re.search(r"哪些|哪几", folded):
