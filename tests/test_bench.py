@@ -32,11 +32,12 @@ def clustered_vectors(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) 
 def test_exact_search_below_the_threshold_approximate_from_it_on():
     settings = Settings(_env_file=None, ann_min_passages=1000)
     assert dense_index_kind(999, settings) == "Flat"
-    assert dense_index_kind(1000, settings) == "HNSW32,Flat"
+    assert dense_index_kind(1000, settings) == "IVF126,Flat"
+    assert dense_index_kind(1_000_000, settings) == "IVF4000,Flat"
     assert dense_index_kind(10**6, None) == "Flat"  # no settings: exact, as before
-    ivf = settings.model_copy(update={"ann_factory": "IVF{nlist},Flat"})
-    assert dense_index_kind(1_000_000, ivf) == "IVF4000,Flat"
-    assert not hasattr(make_faiss_index(clustered_vectors(999), settings), "hnsw")
+    hnsw = settings.model_copy(update={"ann_factory": "HNSW32,Flat"})
+    assert dense_index_kind(1000, hnsw) == "HNSW32,Flat"
+    assert make_faiss_index(clustered_vectors(999), settings).ntotal == 999  # exact: no training needed
 
 
 @pytest.mark.parametrize("factory", ["HNSW32,Flat", "IVF{nlist},Flat"])
