@@ -108,7 +108,7 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
         if isinstance(error, IndexMissing):
             print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} ...", file=sys.stderr)
         else:
-            print(f"{error.args[0].split(': run')[0]}: rebuilding it from {settings.corpus_dir} ...", file=sys.stderr)
+            print(f"{error.problem}: rebuilding it from {settings.corpus_dir} ...", file=sys.stderr)
         index, report = _build(settings, embedder, quiet)
         _print_report(report)
     except IndexError_ as error:

@@ -54,11 +54,19 @@ Progress = Callable[[str, int, int], None]
 
 
 class IndexError_(RuntimeError):
-    """Base for index problems a user can act on; the message says what to do."""
+    """Base for index problems a user can act on: `problem` says what is wrong, `remedy` what to do,
+    and the message is both (`The index file … is missing: run 'wenda index' to rebuild.`)."""
+
+    remedy = "run 'wenda index' to rebuild."
+
+    def __init__(self, problem: str, remedy: str | None = None):
+        self.problem = problem
+        self.remedy = remedy or type(self).remedy
+        super().__init__(f"{problem}: {self.remedy}")
 
 
 class IndexMissing(IndexError_):
-    pass
+    remedy = "run 'wenda index' to build one."
 
 
 class IndexMismatch(IndexError_):
@@ -72,9 +80,13 @@ class IndexDamaged(IndexError_):
 class IndexBusy(IndexError_):
     """Another process is building the index."""
 
+    remedy = "try again when it is done."
+
 
 class EmptyCorpus(IndexError_):
     """The corpus folder holds no readable text; nothing was written."""
+
+    remedy = "add .txt, .md, .docx, .pdf or .html files; the previous index stays in use."
 
 
 @dataclass
@@ -268,26 +280,25 @@ class Index:
         bm25s = _bm25s()
         build = current_build(index_dir)
         if build is None:
-            raise IndexMissing(f"No index in {index_dir}: run 'wenda index' to build one.")
+            raise IndexMissing(f"No index in {index_dir}")
         manifest_path = build / MANIFEST
         if not manifest_path.is_file():
-            raise IndexDamaged(f"The index in {build} has no manifest (an interrupted build?): run 'wenda index'.")
+            raise IndexDamaged(f"The index in {build} has no manifest (an interrupted build?)")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise IndexDamaged(f"The index manifest {manifest_path} is unreadable ({error}): run 'wenda index'.") from error
+            raise IndexDamaged(f"The index manifest {manifest_path} is unreadable ({error})") from error
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatch(
                 f"The index in {build} has format {manifest.get('format_version')}, this version of wenda reads "
-                f"format {FORMAT_VERSION}: run 'wenda index' to rebuild."
+                f"format {FORMAT_VERSION}"
             )
         for name in DATA_FILES:
             if not (build / name).exists():
-                raise IndexDamaged(f"The index file {build / name} is missing: run 'wenda index' to rebuild.")
+                raise IndexDamaged(f"The index file {build / name} is missing")
             if verify and _digest(build / name) != manifest.get("files", {}).get(name):
                 raise IndexDamaged(
-                    f"The index file {build / name} does not match its checksum (damaged or truncated): "
-                    "run 'wenda index' to rebuild."
+                    f"The index file {build / name} does not match its checksum (damaged or truncated)"
                 )
         try:
             vectors = faiss.read_index(str(build / "vectors.faiss"))
@@ -296,11 +307,11 @@ class Index:
             with (build / "passages.jsonl").open(encoding="utf-8") as handle:
                 passages = [Passage(**json.loads(line)) for line in handle]
         except Exception as error:  # faiss raises RuntimeError, json ValueError, numpy various
-            raise IndexDamaged(f"The index in {build} could not be read ({error}): run 'wenda index'.") from error
+            raise IndexDamaged(f"The index in {build} could not be read ({error})") from error
         if vectors.ntotal != len(passages) or len(passages) != manifest.get("passage_count"):
             raise IndexDamaged(
                 f"The index in {build} is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages, "
-                f"manifest says {manifest.get('passage_count')}): run 'wenda index'."
+                f"manifest says {manifest.get('passage_count')})"
             )
         return cls(passages, vectors, bm25, manifest, path=build)
 
@@ -310,15 +321,14 @@ class Index:
         if built.get("embedding_model") != settings.embedding_model:
             raise IndexMismatch(
                 f"Index built with model {built.get('embedding_model')!r}, but EMBEDDING_MODEL is "
-                f"{settings.embedding_model!r}: run 'wenda index' to rebuild."
+                f"{settings.embedding_model!r}"
             )
         if (built.get("passage_min_chars"), built.get("passage_max_chars")) != (
             settings.passage_min_chars,
             settings.passage_max_chars,
         ):
             raise IndexMismatch(
-                "Index built with other passage sizes than PASSAGE_MIN_CHARS/PASSAGE_MAX_CHARS: "
-                "run 'wenda index' to rebuild."
+                "Index built with other passage sizes than PASSAGE_MIN_CHARS/PASSAGE_MAX_CHARS"
             )
 
 
@@ -400,7 +410,7 @@ def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as error:
-            raise IndexBusy(f"Another process is building the index in {index_dir}; try again when it is done.") from error
+            raise IndexBusy(f"Another process is building the index in {index_dir}") from error
         try:
             yield
         finally:
@@ -574,8 +584,7 @@ def rebuild(settings: Settings, embedder: Any, progress: Progress | None = None,
         if report.passages == 0:
             # Never replace a working index with an empty one (a wrong CORPUS_DIR, an emptied folder).
             raise EmptyCorpus(
-                f"No text found in {settings.corpus_dir} ({len(report.skipped)} files skipped): "
-                "add .txt, .md, .docx, .pdf or .html files; the previous index stays in use."
+                f"No text found in {settings.corpus_dir} ({len(report.skipped)} files skipped)"
             )
         report.path = index.save(settings.index_dir)
     return index, report
