@@ -115,6 +115,7 @@ async def run(args: argparse.Namespace) -> int:
             questions_per_minute=0,
         )
         wenda = load_pipeline(settings)
+        wenda.load_translator_in_background()  # as `wenda serve` does
         pool = itertools.cycle(questions())
         users = [FIRST_USER + n for n in range(args.users)]
         asked = {user: [next(pool) for _ in range(args.questions)] for user in users}

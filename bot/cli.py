@@ -196,6 +196,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     log.info("Starting @%s (Bot API at %s)", username, settings.telegram_base_url)
     wenda = load_pipeline(settings)  # model, index, warm-up
+    wenda.load_translator_in_background()  # for the first English question; polling need not wait for it
     log.info("Model and index loaded in %.1f s", time.perf_counter() - started)
     try:
         serve(settings, wenda, started)

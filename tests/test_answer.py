@@ -44,6 +44,8 @@ def test_answer_carries_sentence_passages_and_source(wenda):
 
 
 def test_english_question_is_answered_from_the_chinese_corpus(wenda):
+    wenda.load_translator_in_background().join(timeout=120)  # as `wenda serve` starts it
+    assert wenda.translator()[0]._index is not None  # loaded before any English question
     answer = wenda.answer("When did construction of the Chongqing–Wanzhou high-speed railway start?")
     assert answer.found
     assert any("渝万高铁正式开工建设" in hit.passage.text for hit in answer.hits[:3])
