@@ -88,3 +88,34 @@ def test_a_missing_model_folder_says_what_to_set(tmp_path):
     settings = Settings(_env_file=None, embedding_model=str(tmp_path / "no-such-model"))
     with pytest.raises(ModelUnavailable, match="EMBEDDING_MODEL"):
         Embedder(settings)
+
+
+def test_questions_asked_together_are_embedded_together_with_the_same_vectors(embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = ["渝万高铁何时开工", "万州区森林覆盖率是多少", "When did the railway construction start?", "三峡物流枢纽投资多少"] * 4
+    alone = embedder._encode_queries(questions)
+    sizes = []
+    encode = embedder.questions._encode
+    embedder.questions._encode = lambda texts: sizes.append(len(texts)) or encode(texts)
+    try:
+        with ThreadPoolExecutor(len(questions)) as pool:
+            together = np.concatenate(list(pool.map(lambda q: embedder.encode_queries([q]), questions)))
+    finally:
+        embedder.questions._encode = encode
+    assert np.allclose(together, alone, atol=2e-3)  # the same questions, padded differently in a batch
+    assert sum(sizes) == len(questions) and max(sizes) > 1  # some were batched
+
+
+def test_a_failing_batch_fails_its_callers_and_the_batcher_goes_on():
+    from bot.embedding import QueryBatcher
+
+    def encode(texts):
+        if "bad" in texts:
+            raise ValueError("cannot embed 'bad'")
+        return np.array([[float(len(text))] for text in texts])
+
+    batcher = QueryBatcher(encode, workers=1)
+    with pytest.raises(ValueError, match="cannot embed"):
+        batcher.encode("bad")
+    assert batcher.encode("four").tolist() == [4.0]
