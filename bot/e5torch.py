@@ -44,7 +44,6 @@ class E5File:
     """The parsed model file: hyper-parameters, tokenizer tables and the tensor directory."""
 
     def __init__(self, path: Path):
-        self.path = path
         with path.open("rb") as file:  # mapped, so the 4-bit word embeddings (54 MB) are read only where used
             self.buffer = memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
         buffer = self.buffer
@@ -210,7 +209,6 @@ class E5Encoder:
         self.dim = model.hidden
         self.tokenizer = E5Tokenizer(model)
         self.threads = threads or len(os.sched_getaffinity(0))
-        self.dtype_name = dtype
         self.dtype = getattr(torch, dtype)
         hidden = model.hidden
         self.word_blocks = model.blocks("emb.word", model.vocab)  # dequantised per batch, only the rows used

@@ -421,7 +421,7 @@ def dense_index_kind(passages: int, settings: Settings | None = None) -> str:
     """The FAISS index factory string for this many passages: exact "Flat" below ANN_MIN_PASSAGES,
     the approximate ANN_FACTORY from there on (`"IVF{nlist},Flat"` -> `"IVF4000,Flat"` at 1M passages).
 
-    Exact search over a million 384-dimensional vectors takes some 200 ms on two cores; HNSW a few.
+    Exact search over a million 384-dimensional vectors takes 130-220 ms on one core; IVF (nprobe 512) about 17.
     """
     if settings is None or passages < settings.ann_min_passages:
         return "Flat"
