@@ -122,6 +122,12 @@ _AUTO_ENTITIES = (
 )
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: with dozens of clients connecting at once the kernel drops
+    # the excess handshakes, which clients retry after a second (or see reset), unlike Telegram.
+    request_queue_size = 1024
+
+
 class Call(NamedTuple):
     """One Bot API call the bot made: the method name and its decoded parameters.
 
@@ -225,7 +231,7 @@ class FakeBotAPI:
         if self._httpd is not None:
             raise RuntimeError("FakeBotAPI already started")
         self._stopping = False
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._make_handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._make_handler())
         # Track request threads so stop() can join them (no stray threads after tests).
         self._httpd.daemon_threads = False
         self._httpd.block_on_close = True
