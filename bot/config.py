@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description="Secret Telegram sends with every webhook request (A-Z a-z 0-9 _ -); empty = a random one per start.",
     )
     questions_per_minute: int = Field(20, ge=0, description="Questions one Telegram user may ask per minute; 0 = no limit.")
+    messages_per_second: float = Field(
+        30.0,
+        ge=0,
+        description="Messages a second the bot sends in all (PTB's AIORateLimiter; Telegram's limit is about 30); "
+        "0 = no limiter, for a test server.",
+    )
     max_question_chars: int = Field(500, ge=1, description="Longer Telegram messages get a hint to ask one short question.")
     max_upload_mb: float = Field(
         20.0,

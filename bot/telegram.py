@@ -1225,7 +1225,6 @@ def build_application(
     settings: Settings,
     wenda: Wenda,
     *,
-    rate_limit: bool = True,
     progress_interval: float = 1.0,
     startup: float | None = None,
 ) -> Application:
@@ -1245,8 +1244,8 @@ def build_application(
         .concurrent_updates(True)
         .post_init(post_init)
     )
-    if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if settings.messages_per_second > 0:
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=3))
     application = builder.build()
     application.bot_data[STATE] = BotState(settings, wenda, progress_interval=progress_interval, startup=startup)
 

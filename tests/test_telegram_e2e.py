@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import pytest
@@ -140,6 +141,27 @@ async def test_start_sets_the_menu_describes_the_corpus_and_example_buttons_answ
         help_message = await ask(server, USER, "/help", contains="/reindex")
         assert "更多结果" in help_message["text"]
     assert server.errors == [] and server.unknown_methods == []
+
+
+@pytest.mark.asyncio
+async def test_outgoing_messages_are_paced_at_messages_per_second(server, settings, wenda):
+    """Eight users at once with MESSAGES_PER_SECOND=4: four replies go out at once, the rest at 4 a second."""
+    users = [USER + n for n in range(8)]
+    async with running(bot_settings(settings, server, messages_per_second=4), wenda) as application:
+        assert application.bot.rate_limiter is not None
+        started = time.perf_counter()
+        for user in users:
+            server.send_command(user, "/help")
+        for user in users:
+            await server.wait_for_message_async(user, contains="/ask", timeout=15)
+        assert time.perf_counter() - started >= 0.9  # at 30 a second (the default) all eight take ~0.1 s
+
+
+@pytest.mark.asyncio
+async def test_messages_per_second_zero_sends_without_a_rate_limiter(server, settings, wenda):
+    async with running(bot_settings(settings, server, messages_per_second=0), wenda) as application:
+        assert application.bot.rate_limiter is None
+        assert "/ask" in (await ask(server, USER, "/help"))["text"]
 
 
 @pytest.mark.asyncio
