@@ -57,11 +57,13 @@ def _s2t():
     return OpenCC("s2t")
 
 
+@lru_cache(maxsize=4096)  # OpenCC's Python conversion takes ~1 ms a sentence; answers repeat
 def to_traditional(text: str | None) -> str | None:
     """Simplified -> traditional, for replies to questions asked in traditional characters."""
     return _s2t().convert(text) if text else text
 
 
+@lru_cache(maxsize=4096)
 def is_traditional(text: str) -> bool:
     """Whether the text uses traditional characters (folding changes some CJK character)."""
     cjk = "".join(char for char in text if is_cjk(char))
