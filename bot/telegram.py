@@ -21,7 +21,9 @@ counters, the pipeline in use) lives in one `BotState` in `application.bot_data`
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
+import functools
 import html
 import logging
 import re
@@ -676,6 +678,18 @@ async def reply(
         await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
 
 
+# Questions answered at once. Each waits mostly for its query vector, which the embedder computes
+# for all waiting questions together (bot.embedding.QueryBatcher), so more threads make bigger,
+# cheaper batches; asyncio's default pool has 6 on 2 cores. Measured, 50 users asking at once
+# (benchmarks/telegram_load.py): the slowest replies 1.1-1.2 s with 6 threads, 0.6-0.9 s with 32.
+ANSWER_THREADS = 32
+
+
+@functools.cache
+def answerers() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(ANSWER_THREADS, thread_name_prefix="answer")
+
+
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, show_question: bool = False
 ) -> None:
@@ -698,7 +712,7 @@ async def answer_question(
         return
     wenda = state.wenda  # the pipeline in use now; a /reindex finishing meanwhile does not affect this question
     started = time.perf_counter()
-    answer = await asyncio.to_thread(wenda.answer, question)
+    answer = await asyncio.get_running_loop().run_in_executor(answerers(), wenda.answer, question)
     seconds = time.perf_counter() - started
     state.stats.record(answer.found, seconds)
     log.debug("Answered user %s in %.0f ms (found: %s)", user_id, seconds * 1000, answer.found)
