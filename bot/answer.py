@@ -79,7 +79,7 @@ class Answer:
 
 
 def sentences_of(text: str) -> list[str]:
-    return [text[start:end] for start, end in split_sentences(text)]
+    return [text[start:end] for start, end in split_sentences(text, whole_quotes=True)]
 
 
 STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到 让 向 之间 之 中 上 下 里 后 前 时 年 月 日 个 这 那 其 该 都 也 就 还 又 并 将 已 已经 以 于 等 有 没有 要 能 会 可以 呢 吗 吧 啊 请问 一下 the a an of to in on at for and or is are was were be been did do does what when where who which how".split())

@@ -10,6 +10,8 @@ from bot.corpus import CLOSING, Document, Section
 
 # A sentence ends at 。！？；!?; (plus any closing quotes or brackets) or at a paragraph break.
 SENTENCE_RE = re.compile(rf"[^\n]*?(?:[。！？；!?;…]+[{re.escape(CLOSING)}]*|\n|$)")
+OPENING_QUOTES, CLOSING_QUOTES = "“「『", "”」』"
+QUOTED_MAX = 400
 # Where a sentence longer than a window may be cut: after a comma-like mark.
 SOFT_BREAK_RE = re.compile(r"[，、,：:]")
 
@@ -34,21 +36,33 @@ class Passage:
         return f"{self.title} · {self.section}" if self.section else self.title
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
+def split_sentences(text: str, whole_quotes: bool = False) -> list[tuple[int, int]]:
     """Sentence spans `(start, end)` in `text`, without surrounding whitespace or line breaks.
 
     `"11月9日，渝万高铁正式开工建设。“这是好事！”他说"` -> the two sentences, the quote kept whole.
+    With `whole_quotes` (answers), a stop inside an open quotation does not end the sentence:
+    `解释暴发户为：“一个人……地位。通常……。”` is one sentence (up to QUOTED_MAX characters, within one
+    line, in case a closing mark was lost). Passage windows keep the shorter units, which size them.
     """
-    spans = []
+    spans: list[tuple[int, int]] = []
     for match in SENTENCE_RE.finditer(text):
         start, end = match.span()
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
-        if end > start:
-            spans.append((start, end))
+        if end <= start:
+            continue
+        if whole_quotes and spans and _open_quotes(text[spans[-1][0] : spans[-1][1]]) and end - spans[-1][0] <= QUOTED_MAX:
+            if "\n" not in text[spans[-1][1] : start]:
+                spans[-1] = (spans[-1][0], end)
+                continue
+        spans.append((start, end))
     return spans
+
+
+def _open_quotes(sentence: str) -> bool:
+    return sum(map(sentence.count, OPENING_QUOTES)) > sum(map(sentence.count, CLOSING_QUOTES))
 
 
 def _cut_long(span: tuple[int, int], text: str, max_chars: int) -> Iterator[tuple[int, int]]:

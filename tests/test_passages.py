@@ -26,6 +26,19 @@ def test_sentences_end_at_stops_and_keep_closing_quotes():
     ]
 
 
+def test_a_stop_inside_a_quotation_does_not_end_the_sentence():
+    text = "牛津英语词典解释暴发户为：“一个人迅速获得财富。通常使用时，含义即不适应新的地位。”这是定义。\n“未闭合的引号。\n下一行。"
+    assert [text[a:b] for a, b in split_sentences(text, whole_quotes=True)] == [
+        "牛津英语词典解释暴发户为：“一个人迅速获得财富。通常使用时，含义即不适应新的地位。”",
+        "这是定义。",
+        "“未闭合的引号。",
+        "下一行。",
+    ]
+    unclosed = "他说：“" + "很长的一句话。" * 80
+    assert max(b - a for a, b in split_sentences(unclosed, whole_quotes=True)) <= 400
+    assert split_sentences(text)[0] == (0, text.index("。") + 1)  # passage windows: the shorter units
+
+
 def test_windows_grow_to_the_minimum_and_overlap_by_one_sentence():
     spans = [(i * 60, i * 60 + 60) for i in range(10)]  # ten sentences of 60 characters
     windows = list(sentence_windows(spans, 150, 250))
