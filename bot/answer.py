@@ -29,10 +29,18 @@ log = logging.getLogger(__name__)
 # best, and at a penalty.
 SENTENCE_POOL = 5
 RUNNER_UP_RANKS = 3
+# The best passage's article also lends the sentences of its other windows found among the first
+# ARTICLE_DEPTH hits: a paragraph's answer often sits in a window the question's words rank low
+# (CMRC 2018: answer-sentence accuracy 0.787 -> 0.795).
+ARTICLE_DEPTH = 20
 RUNNER_UP_SCORE = 0.85
 RUNNER_UP_PENALTY = 0.15
 # A sentence holding a span of the asked type (a date for 何时) is preferred by this much.
 TYPED_SPAN_BONUS = 0.5
+
+# A sentence opening with one of these leans on the one before it (因此 what? 该区 which?): the answer shows
+# both, so that `为什么称猴面包树为笨蛋水果` gets its reason and not only `因此它有时也被称为笨蛋水果`.
+BACK_REFERENCE_RE = re.compile(r"^(?:因此|所以|因而|于是|从而|由此|此|这|该|其|他|她|它|牠|但|然而|不过|而)")
 
 # Characters of question words carry no evidence about which sentence answers.
 QUESTION_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
@@ -45,7 +53,7 @@ class Answer:
     question: str
     found: bool
     answer: str | None  # the short answer: the span of the asked type (11月9日), else the sentence
-    sentence: str | None  # the sentence that answers, from the best passages
+    sentence: str | None  # the sentence that answers, from the best passages (with the one before if it leans on it)
     hits: list[Hit]
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
@@ -197,12 +205,18 @@ class Wenda:
         Chinese words is matched by the sentence model instead.
         """
         best = hits[0]
+        article = (best.passage.doc_id, best.passage.section)
         candidates: list[tuple[str, Hit]] = []
         penalties: list[float] = []
         seen: set[str] = set()
-        for rank, hit in enumerate(hits[:SENTENCE_POOL]):
-            same_article = (hit.passage.doc_id, hit.passage.section) == (best.passage.doc_id, best.passage.section)
+        # An English question's words are translations, matching loosely: more windows would mostly add
+        # wrong numbers of the asked type (`What was the total agreed investment…` found another project's).
+        depth = ARTICLE_DEPTH if info.chinese else SENTENCE_POOL
+        for rank, hit in enumerate(hits[:depth]):
+            same_article = (hit.passage.doc_id, hit.passage.section) == article
             if not same_article and (rank >= RUNNER_UP_RANKS or hit.score < RUNNER_UP_SCORE):
+                continue
+            if rank >= SENTENCE_POOL and not same_article:
                 continue
             for sentence in sentences_of(hit.passage.text):
                 if sentence not in seen:  # overlapping windows repeat a sentence
@@ -246,6 +260,26 @@ class Wenda:
         sentence, hit = candidates[chosen]
         return sentence, spans[chosen], hit, float(coverage_share[chosen])
 
+    def in_context(self, sentence: str, hit: Hit) -> str:
+        """The sentence as the answer shows it: with the one before when it leans on it (BACK_REFERENCE_RE)."""
+        return self.sentence_before(sentence, hit) + sentence if BACK_REFERENCE_RE.match(sentence) else sentence
+
+    def sentence_before(self, sentence: str, hit: Hit) -> str:
+        """The sentence before `sentence` in its article: in the same window, else in the window before
+        (windows overlap by one sentence), else none ("")."""
+        sentences = sentences_of(hit.passage.text)
+        at = sentences.index(sentence) if sentence in sentences else -1
+        if at > 0:
+            return sentences[at - 1]
+        if at == 0 and hit.position > 0:
+            previous = self.index.passages[hit.position - 1]
+            if (previous.doc_id, previous.section) == (hit.passage.doc_id, hit.passage.section):
+                earlier = sentences_of(previous.text)
+                while earlier and earlier[-1] in sentence:  # the overlap: this sentence, or its first piece
+                    earlier.pop()
+                return earlier[-1] if earlier else ""
+        return ""
+
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Answer one question: from the answer cache when it was asked moments ago, else from the index."""
         started = time.perf_counter()
@@ -263,7 +297,8 @@ class Wenda:
         started = time.perf_counter()
         question = question.strip()
         info = analyse(question)
-        hits = self.search(question, k, info)
+        k = k or self.settings.top_k
+        hits = self.search(question, max(k, ARTICLE_DEPTH if info.chinese else k), info)  # deeper hits lend only sentences
         searched = time.perf_counter()
         if not hits:
             return Answer(question, False, None, None, [], 0.0, {"search": searched - started})
@@ -289,6 +324,7 @@ class Wenda:
         short = None
         if found:
             short = span.text if span is not None else sentence
+            sentence = self.in_context(sentence, source_hit)
             if source_hit is not best:
                 hits.remove(source_hit)
                 hits.insert(0, source_hit)
@@ -296,6 +332,7 @@ class Wenda:
                 sentence, short = to_traditional(sentence), to_traditional(short)
         else:
             sentence = None
+        hits = hits[:k]
         finished = time.perf_counter()
         return Answer(
             question=question,

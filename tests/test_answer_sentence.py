@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answer import content_words, decide
+from bot.answer import content_words, decide, sentences_of
 from bot.extract import extract
 from bot.index import Hit
 from bot.passages import Passage
@@ -82,3 +82,62 @@ def test_decide_still_needs_a_typed_span_for_dates_and_numbers(settings):
     evidence = {"chinese": True, "dense": 0.9, "coverage": 0.9, "sentence_coverage": 0.9, "kind": TIME,
                 "typed_span": False, "requires_span": True}
     assert decide(evidence, settings) == (False, "no time answer where the text talks of this")
+
+
+def test_a_sentence_leaning_on_the_one_before_is_shown_with_it(wenda):
+    # 因此 what? The reason is the sentence before; the answer stays the sentence that was chosen.
+    passage = Passage("baobab.txt", "猴面包树", "", 0, 60,
+                      "猴面包树的果实长约15至20厘米。维生素C含量是单个橙子的三倍。因此它有时也被称为笨蛋水果。")
+    hit = Hit(passage, 0.9, 9.0, 1.0)
+    sentence, _, _, _ = choose(wenda, "为什么称猴面包树为笨蛋水果？", [hit])
+    assert sentence == "因此它有时也被称为笨蛋水果。"
+    assert wenda.in_context(sentence, hit) == "维生素C含量是单个橙子的三倍。因此它有时也被称为笨蛋水果。"
+    # A sentence that stands on its own stays alone, and so does an article's first.
+    assert wenda.in_context("维生素C含量是单个橙子的三倍。", hit) == "维生素C含量是单个橙子的三倍。"
+    first = Hit(Passage("b.txt", "B", "", 0, 20, "这种蔬菜有可能改善营养。它很常见。"), 0.9, 9.0, 1.0)
+    assert wenda.in_context("这种蔬菜有可能改善营养。", first) == "这种蔬菜有可能改善营养。"
+
+
+def test_the_shipped_answer_to_a_sentence_opening_with_此前_names_the_event_before(wenda):
+    answer = wenda.answer("牧润养殖场给村民兑现了多少分红？")
+    assert answer.found and answer.answer == "24.6万元"
+    assert answer.sentence.startswith("10月30日，四川港航投资集团") and answer.sentence.endswith("首次分红金24.6万元。")
+
+
+LONG_ARTICLE = (
+    "阿若憍陈如是佛教五比丘之一，是释迦牟尼僧团第一位证阿罗汉果的僧侣，为僧团中最长老，常居上座，有「圣首」之称。"
+    "全名阿若·憍陈如。憍陈如是他的姓，为婆罗门的姓氏之一，又称憍陈那、憍怜、拘邻，意译为火器，为释迦牟尼母族的亲戚。"
+    "汉地古代译师，如竺法护，认为可意译为初知、已知、了教、了本际、知本际，在唐代后，被认为是误译。"
+    "阿若是他的名字，意译为初解、胜解。他在五人之中最早开悟，得证阿罗汉，因此被称为阿若。"
+    "有本生经故事说他的前生是杀佛前生忍辱仙人的歌利王。佛陀成道后，先至鹿野苑为五比丘说法，憍陈如最先领悟。"
+    "后来他离开僧团，独自在雪山修行十二年，最后在雪山入灭，遗体由山神火化。"
+)
+
+
+def test_the_best_articles_windows_lend_sentences_from_deeper_ranks(wenda):
+    best = fish_passage(0, "蓝线裸顶鲷，又称蓝线白𫚭，为辐鳍鱼纲鲈形目龙占鱼科的其中一个种。本鱼栖息在岩礁附近的沙质海域。")
+    others = [Hit(fish_passage(0, f"第{n}种鱼栖息在岩礁附近。", doc=f"other{n}.txt", title="鱼类"), 0.8, 3.0, 0.5) for n in range(5)]
+    deep = fish_passage(44, "本鱼栖息在岩礁附近的沙质海域。属肉食性，以甲壳类、头足类和小鱼为食。")
+    hits = [Hit(best, 0.92, 9.0, 1.0), *others, Hit(deep, 0.85, 2.0, 0.3)]
+    sentence, _, hit, _ = choose(wenda, "蓝线裸顶鲷以什么为食？", hits)
+    assert sentence == "属肉食性，以甲壳类、头足类和小鱼为食。" and hit.passage is deep
+    # Another article's passage that deep lends nothing.
+    stranger = fish_passage(0, "蓝线裸顶鲷以甲壳类为食。", doc="stranger.txt", title="鱼类")
+    assert choose(wenda, "蓝线裸顶鲷以什么为食？", [*hits[:-1], Hit(stranger, 0.85, 8.0, 0.9)])[2].passage is not stranger
+
+
+def test_a_sentence_opening_a_window_gets_the_one_before_from_the_previous_window(settings, embedder):
+    from bot.answer import Wenda
+    from bot.evaluate import squad_index
+
+    index = squad_index([("monk", "阿若憍陈如", LONG_ARTICLE)], settings, embedder)
+    assert len(index.passages) >= 2
+    wenda = Wenda(settings, embedder, index)
+    second = Hit(index.passages[1], 0.9, 1.0, 1.0, 1)
+    opening = sentences_of(second.passage.text)[0]
+    before = wenda.sentence_before(opening, second)
+    earlier = sentences_of(index.passages[0].text)
+    assert before == earlier[earlier.index(opening) - 1 if opening in earlier else -1]
+    assert before and before != opening
+    # The first window of an article has nothing before it.
+    assert wenda.sentence_before(sentences_of(index.passages[0].text)[0], Hit(index.passages[0], 0.9, 1.0, 1.0, 0)) == ""
