@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.question import ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
+from bot.question import CLASSIFIERS, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
 from bot.textnorm import fold
 
 DIGITS = r"[0-9〇零一二三四五六七八九十百千两]"
@@ -43,7 +43,10 @@ TIME_EXPRESSION_RE = re.compile(
     rf"(?:\d{{1,3}}|[{CN_NUMERAL}]{{1,3}})岁"
     r"|[春夏秋冬](?:季|天)|早上|上午|中午|正午|下午|傍晚|晚上|夜间|凌晨|平日|周末"
     r"|[\u4e00-\u9fff]{1,6}?(?:时期|时代|年间|早期|中期|晚期|初期|末期)"
+    r"|(?:北宋|南宋|东汉|西汉|东晋|西晋|[秦汉晋隋唐宋元明清])朝?(?:末年|初年|末期|初期|中叶|末|初)"
 )
+# An event that dates another, opening its clause: `四国征伐后，…`, `高二的时候，…`.
+EVENT_TIME_RE = re.compile(r"(?:^|(?<=[，。；,;]))[^，。；！？,;!?]{2,12}?(?:之后|以后|后|的时候|时|期间|之际)(?=[，,])")
 PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|街道|港|湾|岛)")
 CLAUSE_RE = re.compile(r"[^，。；！？,;!?]+")
 CONNECTORS = "与和及、以及"
@@ -68,6 +71,16 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(jieba.lcut(text))
 
 
+@lru_cache(maxsize=4096)
+def _parts(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The shorter words inside the question's longer ones: `占地面积` -> `占地`, `面积`."""
+    import jieba
+
+    return tuple(
+        part for word in words if len(word) >= 4 for part in jieba.cut_for_search(word) if 2 <= len(part) < len(word) and part not in words
+    )
+
+
 def _clause(folded: str, start: int, end: int, following: bool = False) -> str:
     """The clause (between commas and stops) holding a span; with `following`, the next clause too."""
     marks = "，。；！？,;"
@@ -89,8 +102,13 @@ def _context_score(folded: str, start: int, end: int, words: list[str], followin
     return float(sum(len(word) for word in words if word in clause and word not in span))
 
 
+RATIO_RE = re.compile(r"\d+(?:\.\d+)?\s*[:比]\s*\d+(?:\.\d+)?")
+
+
 def _quantity_spans(folded: str, unit: str | None) -> list[tuple[int, int, bool]]:
     spans = []
+    if unit and re.search(unit, "比"):  # a ratio question: 男女生比例 -> 1:7
+        spans.extend((*match.span(), True) for match in RATIO_RE.finditer(folded))
     for match in QUANTITY_RE.finditer(folded):
         text = match.group()
         if not re.search(r"\d|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]", text) and not re.search(UNITS, text):
@@ -190,10 +208,17 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
     folded = fold(sentence)
     candidates: list[tuple[int, int]] = []
     if info.kind == TIME:
-        candidates = [m.span() for m in DATE_RE.finditer(folded)] or [m.span() for m in TIME_EXPRESSION_RE.finditer(folded)]
+        candidates = (
+            [m.span() for m in DATE_RE.finditer(folded)]
+            or [m.span() for m in TIME_EXPRESSION_RE.finditer(folded)]
+            or [m.span() for m in EVENT_TIME_RE.finditer(folded)]
+        )
+    elif info.kind == QUANTITY and (ordinal := re.search(r"第几([\u4e00-\u9fff])", info.folded)):
+        candidates = [m.span() for m in re.finditer(rf"第{NUMBER}{ordinal.group(1)}", folded)]  # 第几区 -> 第三区
     elif info.kind == QUANTITY:
-        typed = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]
-        candidates = typed
+        candidates = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]
+        if not candidates and info.unit == "个":
+            candidates = [(s, e) for s, e, ok in _quantity_spans(folded, CLASSIFIERS) if ok]
     elif info.kind == ENTITY and info.person:
         candidates = _person_spans(folded, info.folded)
     elif info.kind in (LIST, ENTITY):
@@ -207,7 +232,9 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
         words = [*words, info.attribute]
     if words and info.kind in (TIME, QUANTITY):
         # A number or date counts only where the question's words are: `长江干流万州段全长多少公里`
-        # finds no length in `建成50余公里消落带生态绿廊`, a clause about something else.
+        # finds no length in `建成50余公里消落带生态绿廊`, a clause about something else. A long word
+        # counts by its parts too (jieba's search mode): the text says 占地 where the question says 占地面积.
+        words = [*words, *_parts(tuple(words))]
         candidates = [span for span in candidates if _context_score(folded, span[0], span[1], words, following) > 0]
     if not candidates:
         return None

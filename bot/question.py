@@ -43,6 +43,18 @@ COUNTERS = (
     r"元|亿元|万元|美元|吨|公斤|千克|克|度|%|"
 ) + LENGTH + "|" + AREA + "|" + DURATION
 EXPLICIT_UNIT_RE = re.compile(rf"(?:多少|几)({COUNTERS})")
+# An asked unit the answer may write another way: 多少厘米 -> 2cm or 80公分; and 个, the general classifier,
+# for which the text may use a specific one (几个孩子 -> 3名子女) when it has no 个.
+CLASSIFIERS = r"个|项|头|只|所|家|条|座|人|名|位|种|处|次|户|辆|架|艘|件|台|套|批|张|类|级|届|股|层|场|部|本|篇|口|枚|支"
+UNIT_SPELLINGS = [
+    {"厘米", "公分", "cm"},
+    {"米", "公尺", "m"},
+    {"公里", "千米", "km"},
+    {"毫米", "mm"},
+    {"平方公里", "平方千米", "km²", "km2"},
+    {"平方米", "m²", "m2"},
+    {"公斤", "千克", "kg"},
+]
 UNIT_HINTS = [
     (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), r"元|美元|英镑|欧元|日元"),
     (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
@@ -117,7 +129,9 @@ def implied_unit(folded: str) -> str | None:
         return None
     explicit = EXPLICIT_UNIT_RE.search(folded)
     if explicit:
-        return re.escape(explicit.group(1))
+        unit = explicit.group(1)
+        spellings = next((group for group in UNIT_SPELLINGS if unit in group), {unit})
+        return "|".join(rf"{re.escape(spelling)}\b" if spelling.isascii() else re.escape(spelling) for spelling in sorted(spellings, key=len, reverse=True))
     for pattern, unit in UNIT_HINTS:
         if pattern.search(folded):
             return unit

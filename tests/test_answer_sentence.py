@@ -141,3 +141,21 @@ def test_a_sentence_opening_a_window_gets_the_one_before_from_the_previous_windo
     assert before and before != opening
     # The first window of an article has nothing before it.
     assert wenda.sentence_before(sentences_of(index.passages[0].text)[0], Hit(index.passages[0], 0.9, 1.0, 1.0, 0)) == ""
+
+
+def test_quantities_written_another_way_than_asked():
+    assert span("锦地罗的全长是多少厘米？", "该种是一个小小的毛毡苔，全长通常只有2cm（0.79英尺）。") == "2cm"
+    assert span("林永康有几个子女？", "林永康大学毕业，1996年加入公署，已婚，育有3名子女。") == "3名"
+    assert span("目前学校男女生比例是多少？", "目前学校男女生比例约为1：7（男：女）。") == "1：7"
+    assert span("万州的GDP是多少？", "目前学校男女生比例约为1：7。") is None
+
+
+def test_ordinals_periods_events_and_the_parts_of_a_long_word():
+    assert span("香港在DVD分区属于第几区？", "香港在DVD分区属第三区（中国大陆属第六区，英国则属第二区）；") == "第三区"
+    assert span("乡里组织什么时候开始瓦解的？", "乡里组织在唐末藩镇压混战和农民大起义中瓦解。") == "唐末"
+    assert span("长宗我部家何时成为丰臣家的从属势力？", "四国征伐后，长宗我部家随即成为丰臣家的从属势力。") == "四国征伐后"
+    # 占地面积 asked, 占地 written.
+    assert span("萱侬律占地面积多大？", "它是一个占地约两平方公里的热带植物公园。") == "两平方公里"
+    # Still nothing where the clause is about something else (the parts are of words of four or more).
+    assert span("渝万高铁何时开工？", "会后，各方签署了合作协议。") is None
+    assert span("三峡应急医院什么时候竣工？", "三峡库区的医院很多，平日就诊的人不少。") is None

@@ -40,7 +40,11 @@ def test_question_kind_and_unit(question, kind, unit):
 
 
 def test_explicit_units_and_what_is_measured():
-    assert analyse("蓍所生长的地区海拔约是多少米？").unit == "米"  # not 所 (a particle here)
+    metres = analyse("蓍所生长的地区海拔约是多少米？").unit  # not 所 (a particle here)
+    assert re.search(metres, "600米") and re.search(metres, "13公尺") and not re.search(metres, "600所")
+    # The same unit written another way, and the general classifier 个 standing for the specific one.
+    assert re.search(analyse("锦地罗的全长是多少厘米？").unit, "2cm（0.79英尺）")
+    assert analyse("林永康有几个孩子？").unit == "个"  # extract falls back to the specific classifiers
     assert analyse("A-135共有几处发射基地？").unit == "处"
     tall = analyse("纽西兰鸡毛松有多高？")
     assert tall.attribute == "高" and re.search(tall.unit, "55米") and tall.content == "纽西兰鸡毛松"
