@@ -42,6 +42,9 @@ TYPED_SPAN_BONUS = 0.5
 # both, so that `为什么称猴面包树为笨蛋水果` gets its reason and not only `因此它有时也被称为笨蛋水果`.
 BACK_REFERENCE_RE = re.compile(r"^(?:因此|所以|因而|于是|从而|由此|此|这|该|其|他|她|它|牠|但|然而|不过|而)")
 
+# A unit ending so is a clause of a longer sentence (the passage splitter ends units at ；).
+CLAUSE_END_RE = re.compile(r"[；;][”’」』）)]*$")
+
 # Characters of question words carry no evidence about which sentence answers.
 QUESTION_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
 
@@ -53,7 +56,7 @@ class Answer:
     question: str
     found: bool
     answer: str | None  # the short answer: the span of the asked type (11月9日), else the sentence
-    sentence: str | None  # the sentence that answers, from the best passages (with the one before if it leans on it)
+    sentence: str | None  # the whole sentence that answers (with the one before if it leans on it), see in_context
     hits: list[Hit]
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
@@ -261,24 +264,41 @@ class Wenda:
         return sentence, spans[chosen], hit, float(coverage_share[chosen])
 
     def in_context(self, sentence: str, hit: Hit) -> str:
-        """The sentence as the answer shows it: with the one before when it leans on it (BACK_REFERENCE_RE)."""
-        return self.sentence_before(sentence, hit) + sentence if BACK_REFERENCE_RE.match(sentence) else sentence
+        """The sentence as the answer shows it: the whole sentence holding the chosen one, which may be a
+        clause ended by ； (`…等症；近用于乳糜尿。`) or a piece of a long sentence cut at a window's edge,
+        and the sentence before it when it leans on it (BACK_REFERENCE_RE)."""
+        text = self.article_text(hit)
+        spans = split_sentences(text, whole_quotes=True)
+        units = [text[start:end] for start, end in spans]
+        at = next((i for i, unit in enumerate(units) if sentence in unit), None)
+        if at is None:
+            return sentence
+        first = last = at
+        while last + 1 < len(units) and CLAUSE_END_RE.search(units[last]):
+            last += 1
+        while first > 0 and CLAUSE_END_RE.search(units[first - 1]):
+            first -= 1
+        if first > 0 and BACK_REFERENCE_RE.match(units[first]):
+            first -= 1
+            while first > 0 and CLAUSE_END_RE.search(units[first - 1]):
+                first -= 1
+        shown = units[first]
+        for unit in units[first + 1 : last + 1]:  # a paragraph break between them becomes nothing (a space in Latin text)
+            shown += unit if not shown[-1].isascii() or not unit[0].isascii() else " " + unit
+        return shown
 
-    def sentence_before(self, sentence: str, hit: Hit) -> str:
-        """The sentence before `sentence` in its article: in the same window, else in the window before
-        (windows overlap by one sentence), else none ("")."""
-        sentences = sentences_of(hit.passage.text)
-        at = sentences.index(sentence) if sentence in sentences else -1
-        if at > 0:
-            return sentences[at - 1]
-        if at == 0 and hit.position > 0:
-            previous = self.index.passages[hit.position - 1]
-            if (previous.doc_id, previous.section) == (hit.passage.doc_id, hit.passage.section):
-                earlier = sentences_of(previous.text)
-                while earlier and earlier[-1] in sentence:  # the overlap: this sentence, or its first piece
-                    earlier.pop()
-                return earlier[-1] if earlier else ""
-        return ""
+    def article_text(self, hit: Hit) -> str:
+        """The hit's window with the windows before and after it in its article, their shared sentence once."""
+        passages, position, passage = self.index.passages, hit.position, hit.passage
+        if not (0 <= position < len(passages) and passages[position] is passage):
+            return passage.text  # a passage not from this index (hand-made)
+        article = (passage.doc_id, passage.section)
+        text = passage.text
+        if position > 0 and (passages[position - 1].doc_id, passages[position - 1].section) == article:
+            text = _join_windows(passages[position - 1].text, text)
+        if position + 1 < len(passages) and (passages[position + 1].doc_id, passages[position + 1].section) == article:
+            text = _join_windows(text, passages[position + 1].text)
+        return text
 
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Answer one question: from the answer cache when it was asked moments ago, else from the index."""
@@ -344,6 +364,14 @@ class Wenda:
             timings={"search": searched - started, "answer": finished - searched, "total": finished - started},
             evidence=evidence,
         )
+
+
+def _join_windows(first: str, second: str) -> str:
+    """Two consecutive windows as one text: a window starts with the last sentence of the one before."""
+    for overlap in range(min(len(first), len(second)), 3, -1):
+        if first.endswith(second[:overlap]):
+            return first + second[overlap:]
+    return first + second
 
 
 def decide(evidence: dict[str, Any], settings: Settings) -> tuple[bool, str]:
