@@ -22,19 +22,16 @@ from bot.textnorm import fold, is_traditional, to_traditional
 
 log = logging.getLogger(__name__)
 
-# Sentences compete from the first SENTENCE_POOL passages: those of the best passage's article (same
-# document and section: its neighbouring windows) as equals, measured on CMRC 2018, where a paragraph
-# spans about three windows and the answer is often in a window ranked below the best; a passage of
-# another article only when among the first RUNNER_UP_RANKS and its rank score is this close to the
-# best, and at a penalty.
-SENTENCE_POOL = 5
-RUNNER_UP_RANKS = 3
-# The best passage's article also lends the sentences of its other windows found among the first
-# ARTICLE_DEPTH hits: a paragraph's answer often sits in a window the question's words rank low
-# (CMRC 2018: answer-sentence accuracy 0.787 -> 0.795).
+# Sentences compete from the best passage's article (same document and section): its windows among the
+# first ARTICLE_DEPTH hits, as equals. Measured on CMRC 2018, where a paragraph spans about three windows
+# and the answer is often in a window ranked well below the best. Other articles lend none: letting the
+# first three compete at a penalty, when ranked nearly as well, helped no question once the article's
+# deeper windows took part, and moved the wrong article to the top for two.
 ARTICLE_DEPTH = 20
-RUNNER_UP_SCORE = 0.85
-RUNNER_UP_PENALTY = 0.15
+# An English question's words are translations, matching loosely: more windows would mostly add wrong
+# numbers of the asked type (`What was the total agreed investment…` found another project's): the first
+# SENTENCE_POOL hits only.
+SENTENCE_POOL = 5
 # A sentence holding a span of the asked type (a date for 何时) is preferred by this much.
 TYPED_SPAN_BONUS = 0.5
 
@@ -201,8 +198,7 @@ class Wenda:
         """The sentence that answers, its answer span (None if it has none of the asked type), its passage,
         and the IDF-weighted share of the question's words it and its document's title contain.
 
-        Sentences of the best passage's article (and of other runners-up scoring nearly as well) are
-        ranked by the question words they share, each word weighted by its rarity in the corpus *and*
+        Sentences of the best passage's article (see ARTICLE_DEPTH) are ranked by the question words they share, each word weighted by its rarity in the corpus *and*
         among these sentences (a word every sentence repeats, like the topic's name, cannot tell them
         apart), plus shared characters, plus a bonus for a span of the asked type. A question without
         Chinese words is matched by the sentence model instead.
@@ -210,22 +206,14 @@ class Wenda:
         best = hits[0]
         article = (best.passage.doc_id, best.passage.section)
         candidates: list[tuple[str, Hit]] = []
-        penalties: list[float] = []
         seen: set[str] = set()
-        # An English question's words are translations, matching loosely: more windows would mostly add
-        # wrong numbers of the asked type (`What was the total agreed investment…` found another project's).
-        depth = ARTICLE_DEPTH if info.chinese else SENTENCE_POOL
-        for rank, hit in enumerate(hits[:depth]):
-            same_article = (hit.passage.doc_id, hit.passage.section) == article
-            if not same_article and (rank >= RUNNER_UP_RANKS or hit.score < RUNNER_UP_SCORE):
-                continue
-            if rank >= SENTENCE_POOL and not same_article:
+        for hit in hits[: ARTICLE_DEPTH if info.chinese else SENTENCE_POOL]:
+            if (hit.passage.doc_id, hit.passage.section) != article:
                 continue
             for sentence in sentences_of(hit.passage.text):
                 if sentence not in seen:  # overlapping windows repeat a sentence
                     seen.add(sentence)
                     candidates.append((sentence, hit))
-                    penalties.append(0.0 if same_article else RUNNER_UP_PENALTY)
         if not candidates:
             return best.passage.text.strip(), None, best, 0.0
         if words:
@@ -248,7 +236,7 @@ class Wenda:
             vectors = self.embedder.encode_passages([sentence for sentence, _ in candidates])
             query = self.embedder.encode_queries([info.text])[0]
             coverage_share = relevance = vectors @ query
-        scores = np.asarray(relevance, dtype=np.float64) - np.array(penalties)
+        scores = np.asarray(relevance, dtype=np.float64)
         # Look for typed spans (the slow part: jieba) only in sentences the bonus could still lift to the top.
         spans: list[Span | None] = [None] * len(candidates)
         leader = float(scores.max())

@@ -33,11 +33,11 @@ def test_a_neighbouring_window_of_the_same_article_competes_and_the_title_counts
     assert cover >= settings.min_sentence_coverage
 
 
-def test_another_articles_passage_competes_only_when_it_ranks_nearly_as_well(wenda):
+def test_another_articles_passage_lends_no_sentence_however_well_it_ranks(wenda):
     best = fish_passage(0, "蓝线裸顶鲷，为辐鳍鱼纲鲈形目龙占鱼科的其中一个种。")
     other = fish_passage(0, "蓝线裸顶鲷以甲壳类为食。", doc="other.txt", title="鱼类")
-    assert choose(wenda, "蓝线裸顶鲷以什么为食？", [Hit(best, 0.9, 9.0, 1.0), Hit(other, 0.8, 2.0, 0.3)])[2].passage is best
-    assert choose(wenda, "蓝线裸顶鲷以什么为食？", [Hit(best, 0.9, 9.0, 1.0), Hit(other, 0.9, 8.0, 0.95)])[2].passage is other
+    for runner_up in (Hit(other, 0.8, 2.0, 0.3), Hit(other, 0.9, 8.0, 0.95)):
+        assert choose(wenda, "蓝线裸顶鲷以什么为食？", [Hit(best, 0.9, 9.0, 1.0), runner_up])[2].passage is best
 
 
 def test_typed_span_is_looked_for_where_it_can_still_decide(wenda):
