@@ -53,7 +53,7 @@ class Answer:
     question: str
     found: bool
     answer: str | None  # the short answer: the span of the asked type (11月9日), else the sentence
-    sentence: str | None  # the whole sentence that answers (with the one before if it leans on it), see in_context
+    sentence: str | None  # the whole sentence that answers, with the one before if it leans on it (in_context)
     hits: list[Hit]
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
@@ -198,8 +198,8 @@ class Wenda:
         """The sentence that answers, its answer span (None if it has none of the asked type), its passage,
         and the IDF-weighted share of the question's words it and its document's title contain.
 
-        Sentences of the best passage's article (see ARTICLE_DEPTH) are ranked by the question words they share, each word weighted by its rarity in the corpus *and*
-        among these sentences (a word every sentence repeats, like the topic's name, cannot tell them
+        Sentences of the best passage's article (see ARTICLE_DEPTH) are ranked by the question words they
+        share, each word weighted by its rarity in the corpus *and* among these sentences (a word every sentence repeats, like the topic's name, cannot tell them
         apart), plus shared characters, plus a bonus for a span of the asked type. A question without
         Chinese words is matched by the sentence model instead.
         """
@@ -271,7 +271,7 @@ class Wenda:
             while first > 0 and CLAUSE_END_RE.search(units[first - 1]):
                 first -= 1
         shown = units[first]
-        for unit in units[first + 1 : last + 1]:  # a paragraph break between them becomes nothing (a space in Latin text)
+        for unit in units[first + 1 : last + 1]:  # across a paragraph break: nothing between, a space in Latin
             shown += unit if not shown[-1].isascii() or not unit[0].isascii() else " " + unit
         return shown
 
@@ -306,7 +306,8 @@ class Wenda:
         question = question.strip()
         info = analyse(question)
         k = k or self.settings.top_k
-        hits = self.search(question, max(k, ARTICLE_DEPTH if info.chinese else k), info)  # deeper hits lend only sentences
+        # The hits beyond k only lend sentences (ARTICLE_DEPTH); the answer keeps k.
+        hits = self.search(question, max(k, ARTICLE_DEPTH if info.chinese else k), info)
         searched = time.perf_counter()
         if not hits:
             return Answer(question, False, None, None, [], 0.0, {"search": searched - started})

@@ -77,7 +77,11 @@ def _parts(words: tuple[str, ...]) -> tuple[str, ...]:
     import jieba
 
     return tuple(
-        part for word in words if len(word) >= 4 for part in jieba.cut_for_search(word) if 2 <= len(part) < len(word) and part not in words
+        part
+        for word in words
+        if len(word) >= 4
+        for part in jieba.cut_for_search(word)
+        if 2 <= len(part) < len(word) and part not in words
     )
 
 

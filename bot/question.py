@@ -130,8 +130,9 @@ def implied_unit(folded: str) -> str | None:
     explicit = EXPLICIT_UNIT_RE.search(folded)
     if explicit:
         unit = explicit.group(1)
-        spellings = next((group for group in UNIT_SPELLINGS if unit in group), {unit})
-        return "|".join(rf"{re.escape(spelling)}\b" if spelling.isascii() else re.escape(spelling) for spelling in sorted(spellings, key=len, reverse=True))
+        spellings = sorted(next((group for group in UNIT_SPELLINGS if unit in group), {unit}), key=len, reverse=True)
+        # A Latin unit stands alone: `m` is not the end of `km`.
+        return "|".join(rf"(?<![a-z]){re.escape(s)}\b" if s.isascii() else re.escape(s) for s in spellings)
     for pattern, unit in UNIT_HINTS:
         if pattern.search(folded):
             return unit

@@ -165,3 +165,8 @@ def test_ordinals_periods_events_and_the_parts_of_a_long_word():
     # Still nothing where the clause is about something else (the parts are of words of four or more).
     assert span("渝万高铁何时开工？", "会后，各方签署了合作协议。") is None
     assert span("三峡应急医院什么时候竣工？", "三峡库区的医院很多，平日就诊的人不少。") is None
+
+
+def test_a_latin_unit_is_not_the_end_of_another():
+    metres = analyse("塔高多少米？").unit
+    assert re.search(metres, "高13 m") and not re.search(metres, "全长5km")
