@@ -10,7 +10,7 @@ from bot.corpus import CLOSING, Document, Section
 
 # A sentence ends at 。！？；!?; (plus any closing quotes or brackets) or at a paragraph break.
 SENTENCE_RE = re.compile(rf"[^\n]*?(?:[。！？；!?;…]+[{re.escape(CLOSING)}]*|\n|$)")
-OPENING_QUOTES, CLOSING_QUOTES = "“「『", "”」』"
+OPENING_QUOTES, CLOSING_QUOTES = "“「『《", "”」』》"
 QUOTED_MAX = 400
 # Where a sentence longer than a window may be cut: after a comma-like mark.
 SOFT_BREAK_RE = re.compile(r"[，、,：:]")
@@ -40,9 +40,10 @@ def split_sentences(text: str, whole_quotes: bool = False) -> list[tuple[int, in
     """Sentence spans `(start, end)` in `text`, without surrounding whitespace or line breaks.
 
     `"11月9日，渝万高铁正式开工建设。“这是好事！”他说"` -> the two sentences, the quote kept whole.
-    With `whole_quotes` (answers), a stop inside an open quotation does not end the sentence:
-    `解释暴发户为：“一个人……地位。通常……。”` is one sentence (up to QUOTED_MAX characters, within one
-    line, in case a closing mark was lost). Passage windows keep the shorter units, which size them.
+    With `whole_quotes` (answers), a stop inside an open quotation or title does not end the sentence:
+    `解释暴发户为：“一个人……地位。通常……。”` and `《卡拉OK.LIVE！‧台北‧我》是……专辑。` are one sentence each
+    (up to QUOTED_MAX characters, within one line, in case a closing mark was lost). Passage windows keep
+    the shorter units, which size them.
     """
     spans: list[tuple[int, int]] = []
     for match in SENTENCE_RE.finditer(text):

@@ -34,6 +34,8 @@ def test_a_stop_inside_a_quotation_does_not_end_the_sentence():
         "“未闭合的引号。",
         "下一行。",
     ]
+    title = "《卡拉OK.LIVE！‧台北‧我》是张雨生发行的第六张国语专辑。"
+    assert [title[a:b] for a, b in split_sentences(title, whole_quotes=True)] == [title]
     unclosed = "他说：“" + "很长的一句话。" * 80
     assert max(b - a for a, b in split_sentences(unclosed, whole_quotes=True)) <= 400
     assert split_sentences(text)[0] == (0, text.index("。") + 1)  # passage windows: the shorter units
