@@ -39,6 +39,10 @@ TYPED_SPAN_BONUS = 0.5
 # both, so that `为什么称猴面包树为笨蛋水果` gets its reason and not only `因此它有时也被称为笨蛋水果`.
 BACK_REFERENCE_RE = re.compile(r"^(?:因此|所以|因而|于是|从而|由此|此|这|该|其|他|她|它|牠|但|然而|不过|而)")
 
+# A sentence opening with one of these qualifies the one before it, maybe reversing it: shown together
+# (`MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。`).
+QUALIFIER_RE = re.compile(r"^(?:但|然而|不过|可是)")
+
 # A unit ending so is a clause of a longer sentence (the passage splitter ends units at ；).
 CLAUSE_END_RE = re.compile(r"[；;][”’」』）)]*$")
 
@@ -254,7 +258,8 @@ class Wenda:
     def in_context(self, sentence: str, hit: Hit) -> str:
         """The sentence as the answer shows it: the whole sentence holding the chosen one, which may be a
         clause ended by ； (`…等症；近用于乳糜尿。`) or a piece of a long sentence cut at a window's edge,
-        and the sentence before it when it leans on it (BACK_REFERENCE_RE)."""
+        with the sentence before it when it leans on it (BACK_REFERENCE_RE) and the one after it when that
+        one qualifies it (QUALIFIER_RE)."""
         text = self.article_text(hit)
         spans = split_sentences(text, whole_quotes=True)
         units = [text[start:end] for start, end in spans]
@@ -270,6 +275,10 @@ class Wenda:
             first -= 1
             while first > 0 and CLAUSE_END_RE.search(units[first - 1]):
                 first -= 1
+        if last + 1 < len(units) and QUALIFIER_RE.match(units[last + 1]):
+            last += 1
+            while last + 1 < len(units) and CLAUSE_END_RE.search(units[last]):
+                last += 1
         shown = units[first]
         for unit in units[first + 1 : last + 1]:  # across a paragraph break: nothing between, a space in Latin
             shown += unit if not shown[-1].isascii() or not unit[0].isascii() else " " + unit

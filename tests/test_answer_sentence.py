@@ -170,3 +170,12 @@ def test_ordinals_periods_events_and_the_parts_of_a_long_word():
 def test_a_latin_unit_is_not_the_end_of_another():
     metres = analyse("塔高多少米？").unit
     assert re.search(metres, "高13 m") and not re.search(metres, "全长5km")
+
+
+def test_a_sentence_is_shown_with_the_but_that_follows_it(wenda):
+    text = "MonoDevelop是一个开源集成开发环境。MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。目前由Novell维护。"
+    hit = Hit(Passage("mono.txt", "MonoDevelop", "", 0, len(text), text), 0.9, 9.0, 1.0)
+    assert wenda.in_context("MonoDevelop也可以在Windows跟Mac OS X平台上执行。", hit) == (
+        "MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。"
+    )
+    assert wenda.in_context("MonoDevelop是一个开源集成开发环境。", hit) == "MonoDevelop是一个开源集成开发环境。"
