@@ -387,6 +387,10 @@ def decide(evidence: dict[str, Any], settings: Settings) -> tuple[bool, str]:
     elif evidence["coverage"] < settings.min_coverage_foreign:
         return False, "the passage lacks translations of the question's words"
     if evidence["requires_span"] and not evidence["typed_span"]:
+        # A sentence holding every one of the question's words answers it in words, not figures
+        # (`有多少病人在征状出现的首个小时内出现死亡` -> `一半以上病人在征状出现的首个小时内死亡。`).
+        if evidence["chinese"] and evidence["sentence_coverage"] >= 1.0 - 1e-9 and evidence["coverage"] >= 1.0 - 1e-9:
+            return True, "found: the sentence holds every word of the question"
         return False, f"no {evidence['kind']} answer where the text talks of this"
     return True, "found"
 
