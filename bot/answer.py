@@ -208,11 +208,10 @@ class Wenda:
         Chinese words is matched by the sentence model instead.
         """
         best = hits[0]
-        article = (best.passage.doc_id, best.passage.section)
         candidates: list[tuple[str, Hit]] = []
         seen: set[str] = set()
         for hit in hits[: ARTICLE_DEPTH if info.chinese else SENTENCE_POOL]:
-            if (hit.passage.doc_id, hit.passage.section) != article:
+            if hit.passage.article != best.passage.article:
                 continue
             for sentence in sentences_of(hit.passage.text):
                 if sentence not in seen:  # overlapping windows repeat a sentence
@@ -266,19 +265,21 @@ class Wenda:
         at = next((i for i, unit in enumerate(units) if sentence in unit), None)
         if at is None:
             return sentence
-        first = last = at
-        while last + 1 < len(units) and CLAUSE_END_RE.search(units[last]):
-            last += 1
-        while first > 0 and CLAUSE_END_RE.search(units[first - 1]):
-            first -= 1
-        if first > 0 and BACK_REFERENCE_RE.match(units[first]):
-            first -= 1
+
+        def whole(unit: int) -> tuple[int, int]:
+            """The first and last unit of the sentence holding this unit (units ended by ； are clauses)."""
+            first = last = unit
             while first > 0 and CLAUSE_END_RE.search(units[first - 1]):
                 first -= 1
-        if last + 1 < len(units) and QUALIFIER_RE.match(units[last + 1]):
-            last += 1
             while last + 1 < len(units) and CLAUSE_END_RE.search(units[last]):
                 last += 1
+            return first, last
+
+        first, last = whole(at)
+        if first > 0 and BACK_REFERENCE_RE.match(units[first]):
+            first = whole(first - 1)[0]
+        if last + 1 < len(units) and QUALIFIER_RE.match(units[last + 1]):
+            last = whole(last + 1)[1]
         shown = units[first]
         for unit in units[first + 1 : last + 1]:  # across a paragraph break: nothing between, a space in Latin
             shown += unit if not shown[-1].isascii() or not unit[0].isascii() else " " + unit
@@ -289,11 +290,10 @@ class Wenda:
         passages, position, passage = self.index.passages, hit.position, hit.passage
         if not (0 <= position < len(passages) and passages[position] is passage):
             return passage.text  # a passage not from this index (hand-made)
-        article = (passage.doc_id, passage.section)
         text = passage.text
-        if position > 0 and (passages[position - 1].doc_id, passages[position - 1].section) == article:
+        if position > 0 and passages[position - 1].article == passage.article:
             text = _join_windows(passages[position - 1].text, text)
-        if position + 1 < len(passages) and (passages[position + 1].doc_id, passages[position + 1].section) == article:
+        if position + 1 < len(passages) and passages[position + 1].article == passage.article:
             text = _join_windows(text, passages[position + 1].text)
         return text
 

@@ -31,6 +31,11 @@ class Passage:
         return asdict(self)
 
     @property
+    def article(self) -> tuple[str, str]:
+        """What the passage is a window of: its document and section."""
+        return self.doc_id, self.section
+
+    @property
     def source(self) -> str:
         """Where the passage comes from, for people: `document title · section`."""
         return f"{self.title} · {self.section}" if self.section else self.title
