@@ -18,7 +18,7 @@ from bot.index import Hit, Index
 from bot.extract import Span, extract, requires_span
 from bot.passages import Passage, split_sentences
 from bot.question import QuestionInfo, analyse
-from bot.textnorm import fold, is_traditional, to_traditional
+from bot.textnorm import fold, has_cjk, is_traditional, to_traditional
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,28 @@ def content_words(question_content: str) -> list[str]:
         if word not in words:
             words.append(word)
     return words
+
+
+def mend_words(index: Index, words: list[str]) -> list[str]:
+    """The question's words with jieba's gluing undone against the corpus: a Chinese word the corpus never
+    has, but which is a word it has plus at most one character, becomes that word (`黄华麒是` -> `黄华麒`,
+    `以兆康苑` -> `兆康苑`, `魏舒史` -> `魏舒`; jieba joins a name it does not know to its neighbour). A word
+    the corpus lacks otherwise stays whole: its absence is what says the corpus cannot answer."""
+    def pieces(text: str) -> list[str]:
+        """The longest parts of `text` (two characters or more) the corpus has, left to right."""
+        for length in range(len(text), 1, -1):
+            for start in range(len(text) - length + 1):
+                if index.has_word(text[start : start + length]):
+                    end = start + length
+                    return pieces(text[:start]) + [text[start:end]] + pieces(text[end:])
+        return []
+
+    mended: list[str] = []
+    for word in words:
+        found = pieces(word) if len(word) > 2 and has_cjk(word) and not index.has_word(word) else []
+        keep = found if found and len(word) - sum(map(len, found)) <= 1 else [word]
+        mended.extend(piece for piece in keep if piece not in mended)
+    return mended
 
 
 def word_share(index: Index, words: list[str], texts: list[str]) -> np.ndarray:
@@ -322,7 +344,7 @@ class Wenda:
             return Answer(question, False, None, None, [], 0.0, {"search": searched - started})
         best = hits[0]
         if info.chinese:
-            words = content_words(info.content)
+            words = mend_words(self.index, content_words(info.content))
             cover = coverage(self.index, words, best.passage)
         else:
             translator, known = self.translator()

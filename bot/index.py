@@ -200,6 +200,13 @@ class Index:
             weights.append(float(self.idf([g for g in grams if len(g) == longest]).max()) if grams else 0.0)
         return np.array(weights)
 
+    def has_word(self, word: str) -> bool:
+        """Whether the passages may hold the word: each of its longest character n-grams is in some passage."""
+        grams = lexical_tokens(word)
+        longest = max((len(g) for g in grams), default=0)
+        vocab = self.bm25.vocab_dict
+        return bool(grams) and all(g in vocab for g in grams if len(g) == longest)
+
     def dense_search(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-n passage rows and cosine similarities for a normalised query vector."""
         n = min(n, len(self.passages))

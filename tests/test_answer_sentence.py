@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.answer import content_words, decide, sentences_of
+from bot.answer import content_words, decide, mend_words, sentences_of
 from bot.extract import extract
-from bot.index import Hit
+from bot.index import Hit, Index, make_bm25
 from bot.passages import Passage
 from bot.question import OTHER, TIME, analyse
 
@@ -183,3 +183,14 @@ def test_a_sentence_is_shown_with_the_but_that_follows_it(wenda):
         "MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。"
     )
     assert wenda.in_context("MonoDevelop是一个开源集成开发环境。", hit) == "MonoDevelop是一个开源集成开发环境。"
+
+
+def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():
+    passages = [fish_passage(0, "黄华麒早年就读圣保罗书院，及后于香港大学地理系毕业。", doc="huang.txt", title="黄华麒")]
+    index = Index(passages, None, make_bm25(passages), {})
+    words = content_words(analyse("黄华麒是哪个大学毕业的？").content)
+    assert words[0] == "黄华麒是"  # jieba does not know the name and joins 是 to it
+    assert mend_words(index, words)[0] == "黄华麒"
+    # A word the corpus lacks stays whole, its absence being the evidence: nothing of 足球场 is in the text,
+    # and 香港中文大学 is 香港 and 大学 with two characters more, not one.
+    assert mend_words(index, ["足球场", "香港中文大学", "gdp"]) == ["足球场", "香港中文大学", "gdp"]
