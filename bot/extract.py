@@ -31,18 +31,20 @@ UNITS = (
     "种|处|股|层|场|度"
 )
 QUANTITY_RE = re.compile(
-    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
+    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:[-－~～至到]{NUMBER}(?:,\d{{3}})*)?(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
 )
 ENUMERATION_RE = re.compile(r"[^，。；：！？、,;:!?“”]{1,40}(?:、[^，。；：！？、,;:!?“”]{1,40})+")
 ORGANISATION_RE = re.compile(
     r"(?:[\u4e00-\u9fff]|[（(][\u4e00-\u9fff]{1,6}[）)]){2,30}?"
     r"(?:有限责任公司|股份有限公司|有限公司|集团|公司|委员会|国资委|政府|银行|大学|学院|医院|研究院|协会|联盟|中心|局|委|厅|部)"
 )
-# When something happened without a calendar date: an age, a season or time of day, a period.
+# When something happened without a calendar date: an age, a moment (高二的时候), a season or time of day, a
+# period (孔雀王朝时期); never from a preposition on (只有在春季化雪的时候 -> 春季化雪的时候).
 TIME_EXPRESSION_RE = re.compile(
     rf"(?:\d{{1,3}}|[{CN_NUMERAL}]{{1,3}})岁"
+    r"|[^，。；！？,;!?在当于至到从自]{1,8}?的时候"
     r"|[春夏秋冬](?:季|天)|早上|上午|中午|正午|下午|傍晚|晚上|夜间|凌晨|平日|周末"
-    r"|[\u4e00-\u9fff]{1,6}?(?:时期|时代|年间|早期|中期|晚期|初期|末期)"
+    r"|(?:(?![在当于至到从自])[\u4e00-\u9fff]){1,6}?(?:时期|时代|年间|早期|中期|晚期|初期|末期)"
     r"|(?:北宋|南宋|东汉|西汉|东晋|西晋|[秦汉晋隋唐宋元明清])朝?(?:末年|初年|末期|初期|中叶|末|初)"
 )
 # An event that dates another, opening its clause: `四国征伐后，…`, `高二的时候，…`.
@@ -85,23 +87,28 @@ def _parts(words: tuple[str, ...]) -> tuple[str, ...]:
     )
 
 
-def _clause(folded: str, start: int, end: int, following: bool = False) -> str:
-    """The clause (between commas and stops) holding a span; with `following`, the next clause too."""
+def _clause(folded: str, start: int, end: int, around: bool = False) -> str:
+    """The clause (between commas and stops) holding a span; with `around`, the next clause too, and the one
+    before when a comma parts them and the span's clause leads with something else, the rest of a predicate
+    whose subject came before (`自在奥义书是…成书较晚的，可能晚至孔雀王朝时期才出现`). A clause that opens with
+    the span is its own (`三峡库区的医院很多，平日就诊的人不少`)."""
     marks = "，。；！？,;"
     folded = re.sub(r"(?<=\d),(?=\d{3})", "_", folded)  # 2,300: a digit group, not a clause break
     clause_start = max(folded.rfind(mark, 0, start) for mark in marks) + 1
+    if around and 0 < clause_start < start and folded[clause_start - 1] in "，,":
+        clause_start = max(folded.rfind(mark, 0, clause_start - 1) for mark in marks) + 1
     ends = [i for i in (folded.find(mark, end) for mark in marks) if i != -1]
     clause_end = min(ends) if ends else len(folded)
-    if following and clause_end < len(folded):
+    if around and clause_end < len(folded):
         ends = [i for i in (folded.find(mark, clause_end + 1) for mark in marks) if i != -1]
         clause_end = min(ends) if ends else len(folded)
     return folded[clause_start:clause_end]
 
 
-def _context_score(folded: str, start: int, end: int, words: list[str], following: bool = False) -> float:
+def _context_score(folded: str, start: int, end: int, words: list[str], around: bool = False) -> float:
     """How many characters of question words sit in the clause around the span (not in the span itself:
     the unit `公里` of `50余公里` says nothing about what was measured)."""
-    clause = _clause(folded, start, end, following)
+    clause = _clause(folded, start, end, around)
     span = folded[start:end]
     return float(sum(len(word) for word in words if word in clause and word not in span))
 
@@ -231,7 +238,8 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
         candidates = candidates or _enumeration_spans(sentence, folded)
     elif info.kind == PLACE:
         candidates = [m.span() for m in PLACE_RE.finditer(folded) if m.group() not in info.folded]
-    following = info.kind == TIME  # a date often stands alone before the clause it dates
+    # A date often stands alone before the clause it dates, or ends a clause whose subject is the one before.
+    around = info.kind == TIME
     if info.attribute:
         words = [*words, info.attribute]
     if words and info.kind in (TIME, QUANTITY):
@@ -239,10 +247,10 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
         # finds no length in `建成50余公里消落带生态绿廊`, a clause about something else. A long word
         # counts by its parts too (jieba's search mode): the text says 占地 where the question says 占地面积.
         words = [*words, *_parts(tuple(words))]
-        candidates = [span for span in candidates if _context_score(folded, span[0], span[1], words, following) > 0]
+        candidates = [span for span in candidates if _context_score(folded, span[0], span[1], words, around) > 0]
     if not candidates:
         return None
-    best = max(candidates, key=lambda span: (_context_score(folded, span[0], span[1], words, following), -span[0]))
+    best = max(candidates, key=lambda span: (_context_score(folded, span[0], span[1], words, around), -span[0]))
     start, end = best
     return Span(start, end, sentence[start:end], True)
 

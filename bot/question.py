@@ -60,7 +60,7 @@ UNIT_HINTS = [
     (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
     (re.compile(r"多久|多长时间|车程|时长|有效期"), DURATION),  # before lengths: 多长时间 is no length
     (re.compile(r"多长|多高|多远|多深|多宽|长度|高度|距离|身高|体长|全长|海拔"), LENGTH),
-    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH),
+    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH + "|岁"),  # 多大 may ask an age: 当主时多大 -> 两岁
     (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
     (re.compile(r"出栏|生猪"), r"头"),
 ]

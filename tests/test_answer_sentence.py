@@ -71,7 +71,7 @@ def test_quantities_with_a_spaced_latin_unit_or_公尺():
 
 
 def test_time_without_a_calendar_date():
-    assert span("峡谷什么时候可能会短期关闭？", "峡谷终年可以进入，只有在春季化雪的时候可能会短期关闭。") == "春季"
+    assert span("峡谷什么时候可能会短期关闭？", "峡谷终年可以进入，只有在春季化雪的时候可能会短期关闭。") == "春季化雪的时候"
     assert span("符泳什么时候开始成为香港五十米自由式的冠军？", "自十八岁开始至今，符泳是香港五十米自由式的冠军。") == "十八岁"
     # A date still wins over a vaguer expression, and a time word far from the question's words is none.
     assert span("渝万高铁何时开工？", "11月9日上午，渝万高铁正式开工建设。") == "11月9日"
@@ -194,3 +194,4 @@ def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():
     # A word the corpus lacks stays whole, its absence being the evidence: nothing of 足球场 is in the text,
     # and 香港中文大学 is 香港 and 大学 with two characters more, not one.
     assert mend_words(index, ["足球场", "香港中文大学", "gdp"]) == ["足球场", "香港中文大学", "gdp"]
+
