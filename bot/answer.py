@@ -245,10 +245,11 @@ class Wenda:
             folded = [fold(sentence) for sentence, _ in candidates]
             # The document's own subject (its title: 纽西兰鸡毛松) names every sentence's topic, so a
             # sentence need not repeat it (`本鱼以甲壳类为食` answers `蓝线裸顶鲷以什么为食`): its title
-            # counts towards what it holds, and ranking is by the other words.
+            # counts towards what it holds, and ranking is by the other words. When the title holds them all
+            # (纽西兰鸡毛松有多高), none ranks: the span of the asked type and the article's order decide.
             title = fold(best.passage.title)
             coverage_share = word_share(self.index, words, [f"{text} {title}" for text in folded])
-            ranking = [word for word in words if word not in title] or words
+            ranking = [word for word in words if word not in title]
             present = np.array([[word in text for word in ranking] for text in folded], dtype=np.float64)
             weights = self.index.word_idf(ranking)
             share = present @ weights / (float(weights.sum()) or 1.0)

@@ -195,3 +195,9 @@ def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():
     # and 香港中文大学 is 香港 and 大学 with two characters more, not one.
     assert mend_words(index, ["足球场", "香港中文大学", "gdp"]) == ["足球场", "香港中文大学", "gdp"]
 
+
+def test_when_the_title_holds_every_question_word_the_asked_type_decides(wenda):
+    # Every sentence is about the tree; the one naming it again says nothing of its height.
+    tree = fish_passage(0, "纽西兰鸡毛松（学名：Dacrycarpus dacrydioides）是罗汉松科的植物。此树是常绿乔木，树高可达55米。", doc="tree.txt", title="纽西兰鸡毛松")
+    sentence, span, _, _ = choose(wenda, "纽西兰鸡毛松有多高？", [Hit(tree, 0.9, 9.0, 1.0)])
+    assert sentence == "此树是常绿乔木，树高可达55米。" and span is not None and span.text == "55米"
