@@ -273,9 +273,20 @@ class Wenda:
             if spans[i] is not None:
                 scores[i] += TYPED_SPAN_BONUS
                 leader = max(leader, float(scores[i]))
-        chosen = int(np.argmax(scores))
+        # Equal scores: the article's lead sentence, which says what its subject is (`雅各布·克伦贝格尔…，生于瑞士。`
+        # before `克伦贝格尔先生的妻子是…`; a news lead's who, what and when), else the better-ranked window's.
+        tied = np.flatnonzero(scores >= scores.max() - 1e-9)
+        chosen = next((int(i) for i in tied if self.is_lead(*candidates[i])), int(tied[0]))
         sentence, hit = candidates[chosen]
         return sentence, spans[chosen], hit, float(coverage_share[chosen])
+
+    def is_lead(self, sentence: str, hit: Hit) -> bool:
+        """Whether the sentence opens its article: the first of the article's first window."""
+        passages, position = self.index.passages, hit.position
+        if not (0 <= position < len(passages) and passages[position] is hit.passage):
+            return False  # a passage not from this index (hand-made)
+        first_window = position == 0 or passages[position - 1].article != hit.passage.article
+        return first_window and sentences_of(hit.passage.text)[:1] == [sentence]
 
     def in_context(self, sentence: str, hit: Hit) -> str:
         """The sentence as the answer shows it: the whole sentence holding the chosen one, which may be a

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from bot.answer import content_words, decide, mend_words, sentences_of
+from bot.answer import Wenda, content_words, decide, mend_words, sentences_of
 from bot.extract import extract
 from bot.index import Hit, Index, make_bm25
 from bot.passages import Passage
@@ -201,3 +202,18 @@ def test_when_the_title_holds_every_question_word_the_asked_type_decides(wenda):
     tree = fish_passage(0, "纽西兰鸡毛松（学名：Dacrycarpus dacrydioides）是罗汉松科的植物。此树是常绿乔木，树高可达55米。", doc="tree.txt", title="纽西兰鸡毛松")
     sentence, span, _, _ = choose(wenda, "纽西兰鸡毛松有多高？", [Hit(tree, 0.9, 9.0, 1.0)])
     assert sentence == "此树是常绿乔木，树高可达55米。" and span is not None and span.text == "55米"
+
+
+def test_sentences_that_tie_go_to_the_articles_lead(settings):
+    title = "雅各布·克伦贝格尔"
+    lead = Passage("kellenberger.txt", title, "", 0, 30, "雅各布·克伦贝格尔（Jakob Kellenberger），生于瑞士。他曾是瑞士外交官。")
+    later = Passage("kellenberger.txt", title, "", 30, 52, "克伦贝格尔先生的妻子是伊丽莎白，育有两子。")
+    passages = [lead, later]
+    wenda = Wenda(settings, None, Index(passages, None, make_bm25(passages), {}))
+    # The later window ranks first, and no sentence holds 出生地: all tie.
+    hits = [Hit(later, 0.9, 9.0, 1.0, position=1), Hit(lead, 0.88, 8.0, 0.9, position=0)]
+    sentence, _, hit, _ = choose(wenda, "克伦贝格尔的出生地在哪里？", hits)
+    assert sentence == "雅各布·克伦贝格尔（Jakob Kellenberger），生于瑞士。" and hit.passage is lead
+    # A passage the index does not hold is no lead: the better-ranked window's sentence stays first.
+    copies = [Hit(replace(later), 0.9, 9.0, 1.0, position=1), Hit(replace(lead), 0.88, 8.0, 0.9, position=0)]
+    assert choose(wenda, "克伦贝格尔的出生地在哪里？", copies)[0] == "克伦贝格尔先生的妻子是伊丽莎白，育有两子。"
