@@ -55,3 +55,6 @@ def test_content_drops_interrogatives_and_folds_script():
     assert info.content == "渝万高铁 开工"
     assert info.chinese and not analyse("When?").chinese
     assert analyse("万州区区长是谁？").person
+    # 在哪些 is 在 and 哪些: no 些 is left as a word to look for.
+    assert analyse("此鱼分布在哪些地区？").content == "此鱼分布在 地区"
+    assert analyse("四加亭在哪里？").content == "四加亭在"
