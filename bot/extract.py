@@ -114,12 +114,16 @@ def _context_score(folded: str, start: int, end: int, words: list[str], around: 
 
 
 RATIO_RE = re.compile(r"\d+(?:\.\d+)?\s*[:比]\s*\d+(?:\.\d+)?")
+# Months of the year from one to another: how long a season lasts (花期多久 -> 1-3月).
+MONTH_RANGE_RE = re.compile(r"\d{1,2}\s*[-－~～至到]\s*\d{1,2}\s*月")
 
 
 def _quantity_spans(folded: str, unit: str | None) -> list[tuple[int, int, bool]]:
     spans = []
     if unit and re.search(unit, "比"):  # a ratio question: 男女生比例 -> 1:7
         spans.extend((*match.span(), True) for match in RATIO_RE.finditer(folded))
+    if unit and re.search(unit, "个月"):  # a duration
+        spans.extend((*match.span(), True) for match in MONTH_RANGE_RE.finditer(folded))
     for match in QUANTITY_RE.finditer(folded):
         text = match.group()
         if not re.search(r"\d|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]", text) and not re.search(UNITS, text):
