@@ -282,11 +282,25 @@ class Wenda:
 
     def is_lead(self, sentence: str, hit: Hit) -> bool:
         """Whether the sentence opens its article: the first of the article's first window."""
+        return (
+            self.holds(hit)
+            and self.neighbour(hit, -1) is None
+            and sentences_of(hit.passage.text)[:1] == [sentence]
+        )
+
+    def holds(self, hit: Hit) -> bool:
+        """Whether the hit's passage is this index's (not a hand-made one): its neighbours are known."""
         passages, position = self.index.passages, hit.position
-        if not (0 <= position < len(passages) and passages[position] is hit.passage):
-            return False  # a passage not from this index (hand-made)
-        first_window = position == 0 or passages[position - 1].article != hit.passage.article
-        return first_window and sentences_of(hit.passage.text)[:1] == [sentence]
+        return 0 <= position < len(passages) and passages[position] is hit.passage
+
+    def neighbour(self, hit: Hit, step: int) -> Passage | None:
+        """The window before (-1) or after (+1) the hit's own in its article, if any."""
+        position = hit.position + step
+        if self.holds(hit) and 0 <= position < len(self.index.passages):
+            passage = self.index.passages[position]
+            if passage.article == hit.passage.article:
+                return passage
+        return None
 
     def in_context(self, sentence: str, hit: Hit) -> str:
         """The sentence as the answer shows it: the whole sentence holding the chosen one, which may be a
@@ -321,14 +335,11 @@ class Wenda:
 
     def article_text(self, hit: Hit) -> str:
         """The hit's window with the windows before and after it in its article, their shared sentence once."""
-        passages, position, passage = self.index.passages, hit.position, hit.passage
-        if not (0 <= position < len(passages) and passages[position] is passage):
-            return passage.text  # a passage not from this index (hand-made)
-        text = passage.text
-        if position > 0 and passages[position - 1].article == passage.article:
-            text = _join_windows(passages[position - 1].text, text)
-        if position + 1 < len(passages) and passages[position + 1].article == passage.article:
-            text = _join_windows(text, passages[position + 1].text)
+        text = hit.passage.text
+        if (before := self.neighbour(hit, -1)) is not None:
+            text = _join_windows(before.text, text)
+        if (after := self.neighbour(hit, +1)) is not None:
+            text = _join_windows(text, after.text)
         return text
 
     def answer(self, question: str, k: int | None = None) -> Answer:

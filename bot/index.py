@@ -195,17 +195,14 @@ class Index:
         """IDF of whole words, by the rarest of their character n-grams (an upper bound on their frequency)."""
         weights = []
         for word in words:
-            grams = lexical_tokens(word)
-            longest = max((len(g) for g in grams), default=0)
-            weights.append(float(self.idf([g for g in grams if len(g) == longest]).max()) if grams else 0.0)
+            grams = _longest_grams(word)
+            weights.append(float(self.idf(grams).max()) if grams else 0.0)
         return np.array(weights)
 
     def has_word(self, word: str) -> bool:
         """Whether the passages may hold the word: each of its longest character n-grams is in some passage."""
-        grams = lexical_tokens(word)
-        longest = max((len(g) for g in grams), default=0)
-        vocab = self.bm25.vocab_dict
-        return bool(grams) and all(g in vocab for g in grams if len(g) == longest)
+        grams = _longest_grams(word)
+        return bool(grams) and all(gram in self.bm25.vocab_dict for gram in grams)
 
     def dense_search(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-n passage rows and cosine similarities for a normalised query vector."""
@@ -337,6 +334,13 @@ class Index:
             raise IndexMismatch(
                 "Index built with other passage sizes than PASSAGE_MIN_CHARS/PASSAGE_MAX_CHARS"
             )
+
+
+def _longest_grams(word: str) -> list[str]:
+    """The word's longest lexical tokens (its trigrams, or bigrams for two characters): what it is matched by."""
+    grams = lexical_tokens(word)
+    longest = max((len(g) for g in grams), default=0)
+    return [g for g in grams if len(g) == longest]
 
 
 def _bm25s():
