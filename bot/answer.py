@@ -115,6 +115,10 @@ def content_words(question_content: str) -> list[str]:
     return words
 
 
+# The longest question word mend_words looks into (its pieces are searched in quadratic time).
+MENDED_WORD_MAX = 8
+
+
 def mend_words(index: Index, words: list[str]) -> list[str]:
     """The question's words with jieba's gluing undone against the corpus: a Chinese word the corpus never
     has, but which is a word it has plus at most one character, becomes that word (`黄华麒是` -> `黄华麒`,
@@ -131,7 +135,9 @@ def mend_words(index: Index, words: list[str]) -> list[str]:
 
     mended: list[str] = []
     for word in words:
-        found = pieces(word) if len(word) > 2 and has_cjk(word) and not index.has_word(word) else []
+        # A word longer than jieba's (a quoted title, kept whole on purpose) is not searched: its pieces are many.
+        glued = 2 < len(word) <= MENDED_WORD_MAX and has_cjk(word) and not index.has_word(word)
+        found = pieces(word) if glued else []
         keep = found if found and len(word) - sum(map(len, found)) <= 1 else [word]
         mended.extend(piece for piece in keep if piece not in mended)
     return mended

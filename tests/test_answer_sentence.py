@@ -195,6 +195,8 @@ def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():
     # A word the corpus lacks stays whole, its absence being the evidence: nothing of 足球场 is in the text,
     # and 香港中文大学 is 香港 and 大学 with two characters more, not one.
     assert mend_words(index, ["足球场", "香港中文大学", "gdp"]) == ["足球场", "香港中文大学", "gdp"]
+    # Nor is a word longer than jieba makes (a quoted title) looked into, piece by piece.
+    assert mend_words(index, ["黄华麒早年就读圣保罗书院是"]) == ["黄华麒早年就读圣保罗书院是"]
 
 
 def test_when_the_title_holds_every_question_word_the_asked_type_decides(wenda):
