@@ -246,16 +246,18 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
     around = info.kind == TIME
     if info.attribute:
         words = [*words, info.attribute]
-    if words and info.kind in (TIME, QUANTITY):
-        # A number or date counts only where the question's words are: `长江干流万州段全长多少公里`
-        # finds no length in `建成50余公里消落带生态绿廊`, a clause about something else. A long word
-        # counts by its parts too (jieba's search mode): the text says 占地 where the question says 占地面积.
+    # A number or date counts only where the question's words are: `长江干流万州段全长多少公里` finds no
+    # length in `建成50余公里消落带生态绿廊`, a clause about something else. A long word counts by its parts
+    # too (jieba's search mode): the text says 占地 where the question says 占地面积.
+    located = bool(words) and info.kind in (TIME, QUANTITY)
+    if located:
         words = [*words, *_parts(tuple(words))]
-        candidates = [span for span in candidates if _context_score(folded, span[0], span[1], words, around) > 0]
-    if not candidates:
+    scored = [(_context_score(folded, start, end, words, around), start, end) for start, end in candidates]
+    if located:
+        scored = [item for item in scored if item[0] > 0]
+    if not scored:
         return None
-    best = max(candidates, key=lambda span: (_context_score(folded, span[0], span[1], words, around), -span[0]))
-    start, end = best
+    _, start, end = max(scored, key=lambda item: (item[0], -item[1]))
     return Span(start, end, sentence[start:end], True)
 
 
