@@ -10,7 +10,8 @@ from bot.corpus import CLOSING, Document, Section
 
 # A sentence ends at 。！？；!?; (plus any closing quotes or brackets) or at a paragraph break.
 SENTENCE_RE = re.compile(rf"[^\n]*?(?:[。！？；!?;…]+[{re.escape(CLOSING)}]*|\n|$)")
-OPENING_QUOTES, CLOSING_QUOTES = "“「『《", "”」』》"
+# Marks that open and close a quotation, a title or a bracket: a stop inside does not end an answer's sentence.
+OPENING_QUOTES, CLOSING_QUOTES = "“「『《（(", "”」』》）)"
 QUOTED_MAX = 400
 # Where a sentence longer than a window may be cut: after a comma-like mark.
 SOFT_BREAK_RE = re.compile(r"[，、,：:]")
@@ -45,9 +46,9 @@ def split_sentences(text: str, whole_quotes: bool = False) -> list[tuple[int, in
     """Sentence spans `(start, end)` in `text`, without surrounding whitespace or line breaks.
 
     `"11月9日，渝万高铁正式开工建设。“这是好事！”他说"` -> the two sentences, the quote kept whole.
-    With `whole_quotes` (answers), a stop inside an open quotation or title does not end the sentence:
-    `解释暴发户为：“一个人……地位。通常……。”` and `《卡拉OK.LIVE！‧台北‧我》是……专辑。` are one sentence each
-    (up to QUOTED_MAX characters, within one line, in case a closing mark was lost). Passage windows keep
+    With `whole_quotes` (answers), a stop inside an open quotation, title or bracket does not end the
+    sentence: `解释暴发户为：“一个人……地位。通常……。”`, `《卡拉OK.LIVE！‧台北‧我》是……专辑。` and
+    `…旗下组合（包括TOKIO、岚及Hey! Say! JUMP）出版…。` are one sentence each (up to QUOTED_MAX characters, within one line, in case a closing mark was lost). Passage windows keep
     the shorter units, which size them.
     """
     spans: list[tuple[int, int]] = []

@@ -36,6 +36,9 @@ def test_a_stop_inside_a_quotation_does_not_end_the_sentence():
     ]
     title = "《卡拉OK.LIVE！‧台北‧我》是张雨生发行的第六张国语专辑。"
     assert [title[a:b] for a, b in split_sentences(title, whole_quotes=True)] == [title]
+    # A bracket too: `Hey! Say! JUMP` is a group's name, not three sentences.
+    group = "目前负责为杰尼斯旗下组合（包括TOKIO、岚及Hey! Say! JUMP）出版影音产品。此外还有。"
+    assert [group[a:b] for a, b in split_sentences(group, whole_quotes=True)] == [group[:-5], "此外还有。"]
     unclosed = "他说：“" + "很长的一句话。" * 80
     assert max(b - a for a, b in split_sentences(unclosed, whole_quotes=True)) <= 400
     assert split_sentences(text)[0] == (0, text.index("。") + 1)  # passage windows: the shorter units
