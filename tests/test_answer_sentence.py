@@ -199,6 +199,16 @@ def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():
     assert mend_words(index, ["黄华麒早年就读圣保罗书院是"]) == ["黄华麒早年就读圣保罗书院是"]
 
 
+def test_a_verb_jieba_glued_to_a_character_is_taken_apart():
+    # 叶有 and 基是 are in no sentence; 叶 (the upper leaves) is what the answer must hold.
+    assert "叶" in content_words(analyse("六耳铃的上部叶有什么特点？").content)
+    assert "叶有" not in content_words(analyse("六耳铃的上部叶有什么特点？").content)
+    assert "基是" not in content_words(analyse("茨柏克沃斯基是何时从微软退休的？").content)
+    assert "年林" not in content_words(analyse("2016年林郁智以什么入围金马奖？").content)
+    # Words jieba knows stay whole, whatever they hold.
+    assert "所有" in content_words(analyse("所有的企业都搬迁了吗？").content)
+
+
 def test_when_the_title_holds_every_question_word_the_asked_type_decides(wenda):
     # Every sentence is about the tree; the one naming it again says nothing of its height.
     tree = fish_passage(0, "纽西兰鸡毛松（学名：Dacrycarpus dacrydioides）是罗汉松科的植物。此树是常绿乔木，树高可达55米。", doc="tree.txt", title="纽西兰鸡毛松")
