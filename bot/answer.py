@@ -18,6 +18,7 @@ from bot.index import Hit, Index
 from bot.extract import Span, extract, requires_span
 from bot.passages import Passage, split_sentences
 from bot.question import QuestionInfo, analyse
+from bot.synonyms import mentions
 from bot.textnorm import fold, has_cjk, is_traditional, to_traditional
 
 log = logging.getLogger(__name__)
@@ -163,13 +164,14 @@ def mend_words(index: Index, words: list[str]) -> list[str]:
 
 
 def word_share(index: Index, words: list[str], texts: list[str]) -> np.ndarray:
-    """For each (folded) text, the IDF-weighted share of the words it contains (0..1).
+    """For each (folded) text, the IDF-weighted share of the words it contains (0..1), a word counting where
+    a word of its group does (bot.synonyms: 出生地 where the text says 生于).
 
     A question about something the corpus never mentions (`万州的GDP是多少`: no passage says GDP)
     keeps a low share however close its vector lands; a word the corpus lacks weighs the most.
     """
     weights = index.word_idf(words)
-    present = np.array([[word in text for word in words] for text in texts], dtype=np.float64)
+    present = np.array([[mentions(text, word) for word in words] for text in texts], dtype=np.float64)
     return present.reshape(len(texts), len(words)) @ weights / (float(weights.sum()) or 1.0)
 
 
@@ -275,7 +277,7 @@ class Wenda:
             title = fold(best.passage.title)
             coverage_share = word_share(self.index, words, [f"{text} {title}" for text in folded])
             ranking = [word for word in words if word not in title]
-            present = np.array([[word in text for word in ranking] for text in folded], dtype=np.float64)
+            present = np.array([[mentions(text, word) for word in ranking] for text in folded], dtype=np.float64)
             weights = self.index.word_idf(ranking)
             share = present @ weights / (float(weights.sum()) or 1.0)
             local = np.log((len(folded) + 1.0) / (present.sum(axis=0) + 0.5))

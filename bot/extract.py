@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.question import CLASSIFIERS, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
+from bot.synonyms import mentions
 from bot.textnorm import fold
 
 DIGITS = r"[0-9〇零一二三四五六七八九十百千两]"
@@ -106,11 +107,12 @@ def _clause(folded: str, start: int, end: int, around: bool = False) -> str:
 
 
 def _context_score(folded: str, start: int, end: int, words: list[str], around: bool = False) -> float:
-    """How many characters of question words sit in the clause around the span (not in the span itself:
-    the unit `公里` of `50余公里` says nothing about what was measured)."""
+    """How many characters of question words sit in the clause around the span, or a word of their group
+    (bot.synonyms: `逝世` in `(1873年)，卒`), not in the span itself: the unit `公里` of `50余公里` says nothing
+    about what was measured."""
     clause = _clause(folded, start, end, around)
     span = folded[start:end]
-    return float(sum(len(word) for word in words if word in clause and word not in span))
+    return float(sum(len(word) for word in words if mentions(clause, word) and not mentions(span, word)))
 
 
 RATIO_RE = re.compile(r"\d+(?:\.\d+)?\s*[:比]\s*\d+(?:\.\d+)?")

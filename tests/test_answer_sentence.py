@@ -222,10 +222,27 @@ def test_sentences_that_tie_go_to_the_articles_lead(settings):
     later = Passage("kellenberger.txt", title, "", 30, 52, "克伦贝格尔先生的妻子是伊丽莎白，育有两子。")
     passages = [lead, later]
     wenda = Wenda(settings, None, Index(passages, None, make_bm25(passages), {}))
-    # The later window ranks first, and no sentence holds 出生地: all tie.
+    # The later window ranks first, and no sentence holds 国籍: all tie.
     hits = [Hit(later, 0.9, 9.0, 1.0, position=1), Hit(lead, 0.88, 8.0, 0.9, position=0)]
-    sentence, _, hit, _ = choose(wenda, "克伦贝格尔的出生地在哪里？", hits)
+    sentence, _, hit, _ = choose(wenda, "克伦贝格尔的国籍是什么？", hits)
     assert sentence == "雅各布·克伦贝格尔（Jakob Kellenberger），生于瑞士。" and hit.passage is lead
     # A passage the index does not hold is no lead: the better-ranked window's sentence stays first.
     copies = [Hit(replace(later), 0.9, 9.0, 1.0, position=1), Hit(replace(lead), 0.88, 8.0, 0.9, position=0)]
-    assert choose(wenda, "克伦贝格尔的出生地在哪里？", copies)[0] == "克伦贝格尔先生的妻子是伊丽莎白，育有两子。"
+    assert choose(wenda, "克伦贝格尔的国籍是什么？", copies)[0] == "克伦贝格尔先生的妻子是伊丽莎白，育有两子。"
+
+
+def test_a_question_word_is_present_where_a_word_of_its_group_is(settings):
+    from bot.synonyms import mentions
+
+    assert mentions("清同治十二年(1873年)，卒。", "逝世") and mentions("育有3名子女。", "孩子")
+    assert not mentions("清嘉庆九年(1804年)，潘仕成出生。", "逝世") and mentions("潘仕成出生。", "出生地")
+    assert mentions("万州区", "万州") and not mentions("万州区", "达州")  # any other word: as it is
+    # No sentence says 出生地; the one saying 生于 answers, not the lead that otherwise wins a tie.
+    text = "琴娜·杜普洛是一个美国作家。她1944年生于加利福尼亚州的旧金山。她的小说被改编为电影。"
+    passages = [Passage("duprau.txt", "琴娜·杜普洛", "", 0, len(text), text)]
+    wenda = Wenda(settings, None, Index(passages, None, make_bm25(passages), {}))
+    assert choose(wenda, "琴娜·杜普洛出生地在哪？", [Hit(passages[0], 0.9, 9.0, 1.0)])[0] == "她1944年生于加利福尼亚州的旧金山。"
+    # The date of 卒 answers when the question says 逝世.
+    info = analyse("潘仕成逝世的时间是？")
+    found = extract(info, "清同治十二年(1873年)，卒。", content_words(info.content))
+    assert found is not None and found.text.endswith("年")
