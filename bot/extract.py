@@ -19,8 +19,15 @@ from bot.textnorm import fold
 DIGITS = r"[0-9〇零一二三四五六七八九十百千两]"
 NUMBER = r"(?:\d+(?:\.\d+)?|[〇零一二三四五六七八九十百千两]+)"
 CN_NUMERAL = "〇零一二三四五六七八九十"
+# A reign's year with its Gregorian year: 清同治十二年(1873年), 正德五年（1510年）十月; the reign's name is two
+# characters opening a clause, or a dynasty's and two more.
+REIGN_YEAR = (
+    rf"(?:(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{{2}}|[秦汉晋隋唐宋元明清]朝?[\u4e00-\u9fff]{{2}})?(?:元|[{CN_NUMERAL}]{{1,4}})年"
+    rf"\s*[（(](?:公元前?)?\d{{1,4}}年[）)](?:\d{{1,2}}月(?:\d{{1,2}}日)?|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
+)
 DATE_RE = re.compile(
-    r"(?:(?:今年|去年|明年|前年|(?:公元前?)?\d{1,4}年)?\d{1,2}月(?:\d{1,2}日(?:[、至到-]\d{1,2}日)*|份|初|底|中旬|上旬|下旬)?"
+    rf"{REIGN_YEAR}"
+    r"|(?:(?:今年|去年|明年|前年|(?:公元前?)?\d{1,4}年)?\d{1,2}月(?:\d{1,2}日(?:[、至到-]\d{1,2}日)*|份|初|底|中旬|上旬|下旬)?"
     r"|(?:公元前?)?\d{1,4}年(?:代)?(?:\d{1,2}月(?:\d{1,2}日)?)?"
     rf"|[{CN_NUMERAL}]{{2,4}}年(?:[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
     rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
