@@ -44,6 +44,16 @@ BACK_REFERENCE_RE = re.compile(r"^(?:因此|所以|因而|于是|从而|由此|�
 # (`MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。`).
 QUALIFIER_RE = re.compile(r"^(?:但|然而|不过|可是)")
 
+# A sentence ending so announces what follows (`印度野驴与非洲野驴有些分别。`, `浮龙具有数个独有特征。`, `…陷入了类似
+#以下的状况。`, a line ending in a colon): the answer shows it with the CATAPHORA_FOLLOWING sentences after it.
+CATAPHORA_RE = re.compile(
+    r"(?:以下|如下|下列)[\u4e00-\u9fff]{0,6}[：:。]$"
+    r"|(?:有|具有)(?:一些|些|几|数|多|两|三|四|五)[个种项点大]?[\u4e00-\u9fff]{0,6}"
+    r"(?:分别|区别|不同|差异|特征|特点|原因|优点|缺点)[：:。]$"
+    r"|[：:]$"
+)
+CATAPHORA_FOLLOWING = 2
+
 # A unit ending so is a clause of a longer sentence (the passage splitter ends units at ；).
 CLAUSE_END_RE = re.compile(r"[；;][”’」』）)]*$")
 
@@ -332,8 +342,8 @@ class Wenda:
     def in_context(self, sentence: str, hit: Hit) -> str:
         """The sentence as the answer shows it: the whole sentence holding the chosen one, which may be a
         clause ended by ； (`…等症；近用于乳糜尿。`) or a piece of a long sentence cut at a window's edge,
-        with the sentence before it when it leans on it (BACK_REFERENCE_RE) and the one after it when that
-        one qualifies it (QUALIFIER_RE)."""
+        with the sentence before it when it leans on it (BACK_REFERENCE_RE), the one after it when that
+        one qualifies it (QUALIFIER_RE), and the ones after it when it announces them (CATAPHORA_RE)."""
         text = self.article_text(hit)
         spans = split_sentences(text, whole_quotes=True)
         units = [text[start:end] for start, end in spans]
@@ -355,6 +365,10 @@ class Wenda:
             first = whole(first - 1)[0]
         if last + 1 < len(units) and QUALIFIER_RE.match(units[last + 1]):
             last = whole(last + 1)[1]
+        if CATAPHORA_RE.search(units[last]):
+            for _ in range(CATAPHORA_FOLLOWING):
+                if last + 1 < len(units):
+                    last = whole(last + 1)[1]
         shown = units[first]
         for unit in units[first + 1 : last + 1]:  # across a paragraph break: nothing between, a space in Latin
             shown += unit if not shown[-1].isascii() or not unit[0].isascii() else " " + unit

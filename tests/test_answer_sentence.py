@@ -186,6 +186,20 @@ def test_a_sentence_is_shown_with_the_but_that_follows_it(wenda):
     assert wenda.in_context("MonoDevelop是一个开源集成开发环境。", hit) == "MonoDevelop是一个开源集成开发环境。"
 
 
+
+def test_a_sentence_that_announces_what_follows_is_shown_with_it(wenda):
+    text = "浮龙是沧龙科的一属。在沧龙类中，浮龙具有数个独有特征。牠们的鳍状肢狭窄、尾鳍大。浮龙的眼睛也相当大。模式种发现于1937年。"
+    hit = Hit(Passage("plotosaurus.txt", "浮龙", "", 0, len(text), text), 0.9, 9.0, 1.0)
+    assert wenda.in_context("在沧龙类中，浮龙具有数个独有特征。", hit) == (
+        "在沧龙类中，浮龙具有数个独有特征。牠们的鳍状肢狭窄、尾鳍大。浮龙的眼睛也相当大。"
+    )
+    # A sentence that says something itself stands alone.
+    assert wenda.in_context("浮龙的眼睛也相当大。", hit) == "浮龙的眼睛也相当大。"
+    lines = "学校的班级分为下列两种类型：\n普通班：招收一般学生。\n特色班：招收有专长的学生。\n学校设有图书馆。"
+    hit = Hit(Passage("school.txt", "学校", "", 0, len(lines), lines), 0.9, 9.0, 1.0)
+    assert wenda.in_context("学校的班级分为下列两种类型：", hit) == "学校的班级分为下列两种类型：普通班：招收一般学生。特色班：招收有专长的学生。"
+
+
 def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():
     passages = [fish_passage(0, "黄华麒早年就读圣保罗书院，及后于香港大学地理系毕业。", doc="huang.txt", title="黄华麒")]
     index = Index(passages, None, make_bm25(passages), {})
