@@ -44,8 +44,9 @@ BACK_REFERENCE_RE = re.compile(r"^(?:因此|所以|因而|于是|从而|由此|�
 # (`MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。`).
 QUALIFIER_RE = re.compile(r"^(?:但|然而|不过|可是)")
 
-# A sentence ending so announces what follows (`印度野驴与非洲野驴有些分别。`, `浮龙具有数个独有特征。`, `…陷入了类似
-#以下的状况。`, a line ending in a colon): the answer shows it with the CATAPHORA_FOLLOWING sentences after it.
+# A sentence ending so announces what follows (`印度野驴与非洲野驴有些分别。`, `浮龙具有数个独有特征。`,
+# `…陷入了类似以下的状况。`, a line ending in a colon): the answer shows it with the CATAPHORA_FOLLOWING
+# sentences after it.
 CATAPHORA_RE = re.compile(
     r"(?:以下|如下|下列)[\u4e00-\u9fff]{0,6}[：:。]$"
     r"|(?:有|具有)(?:一些|些|几|数|多|两|三|四|五)[个种项点大]?[\u4e00-\u9fff]{0,6}"
@@ -286,7 +287,7 @@ class Wenda:
             # (纽西兰鸡毛松有多高), none ranks: the span of the asked type and the article's order decide.
             title = fold(best.passage.title)
             coverage_share = word_share(self.index, words, [f"{text} {title}" for text in folded])
-            ranking = [word for word in words if word not in title]
+            ranking = [word for word in words if not mentions(title, word)]
             present = np.array([[mentions(text, word) for word in ranking] for text in folded], dtype=np.float64)
             weights = self.index.word_idf(ranking)
             share = present @ weights / (float(weights.sum()) or 1.0)

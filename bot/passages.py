@@ -48,8 +48,9 @@ def split_sentences(text: str, whole_quotes: bool = False) -> list[tuple[int, in
     `"11月9日，渝万高铁正式开工建设。“这是好事！”他说"` -> the two sentences, the quote kept whole.
     With `whole_quotes` (answers), a stop inside an open quotation, title or bracket does not end the
     sentence: `解释暴发户为：“一个人……地位。通常……。”`, `《卡拉OK.LIVE！‧台北‧我》是……专辑。` and
-    `…旗下组合（包括TOKIO、岚及Hey! Say! JUMP）出版…。` are one sentence each (up to QUOTED_MAX characters, within one line, in case a closing mark was lost). Passage windows keep
-    the shorter units, which size them.
+    `…旗下组合（包括TOKIO、岚及Hey! Say! JUMP）出版…。` are one sentence each (up to QUOTED_MAX
+    characters, within one line, in case a closing mark was lost). Passage windows keep the shorter
+    units, which size them.
     """
     spans: list[tuple[int, int]] = []
     for match in SENTENCE_RE.finditer(text):
