@@ -58,6 +58,15 @@ TIME_EXPRESSION_RE = re.compile(
 # An event that dates another, opening its clause: `四国征伐后，…`, `高二的时候，…`.
 EVENT_TIME_RE = re.compile(r"(?:^|(?<=[，。；,;]))[^，。；！？,;!?]{2,12}?(?:之后|以后|后|的时候|时|期间|之际)(?=[，,])")
 PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|街道|港|湾|岛)")
+# A place follows these verbs to the end of its clause (`位于中国江西省庐山牯岭东谷河西路180号`), or to a 的 that
+# turns to what is there, a few characters not ending like a place (`位于台湾宜兰县头城镇的观光渔港`); not to one
+# inside the place (`位于泰国的首都曼谷的乍都节县`, `生于乌拉圭蒙得维的亚`).
+LOCATED_RE = re.compile(
+    r"(?:位于|坐落于|座落于|坐落在|座落在|地处|位处|出生于|出生在|生于|原产于|原生于|发现于|栖息于|栖息在|分布于|设于)"
+    r"([^，。；、（(）)：:！？!?,;]{2,30})"
+)
+PLACE_END = set("省市区县镇乡村州岛国山")
+
 CLAUSE_RE = re.compile(r"[^，。；！？,;!?]+")
 CONNECTORS = "与和及、以及"
 # The commonest Chinese surnames: jieba tags many ordinary words `nr`; a real name starts with one of these.
@@ -209,6 +218,19 @@ def _person_spans(folded: str, question: str) -> list[tuple[int, int]]:
     return [(start, end) for start, end, word in _names(folded) if word not in question]
 
 
+def _located_spans(folded: str, question: str) -> list[tuple[int, int]]:
+    """The place after each verb that places something (LOCATED_RE) and the question does not name."""
+    spans = []
+    for match in LOCATED_RE.finditer(folded):
+        start, end = match.span(1)
+        turn = folded.find("的", start, end)
+        if turn != -1 and 2 < end - turn <= 7 and folded[end - 1] not in PLACE_END:
+            end = turn
+        if end - start >= 2 and folded[start:end] not in question:
+            spans.append((start, end))
+    return spans
+
+
 @lru_cache(maxsize=4096)  # jieba's part-of-speech tagger (HMM, in Python) is the slowest step of an answer
 def _names(folded: str) -> tuple[tuple[int, int, str], ...]:
     """Where jieba tags a person's name (`nr`, 2-4 characters, a known surname) in the text."""
@@ -250,7 +272,10 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
             candidates = _organisation_spans(folded, info.folded)
         candidates = candidates or _enumeration_spans(sentence, folded)
     elif info.kind == PLACE:
-        candidates = [m.span() for m in PLACE_RE.finditer(folded) if m.group() not in info.folded]
+        # A located place counts where its clause is about the question (李晨毕业于哪儿 is not answered by
+        # `出生于北京`); else any name ending like a place.
+        located = [span for span in _located_spans(folded, info.folded) if _context_score(folded, *span, words) > 0]
+        candidates = located or [m.span() for m in PLACE_RE.finditer(folded) if m.group() not in info.folded]
     # A date often stands alone before the clause it dates, or ends a clause whose subject is the one before.
     around = info.kind == TIME
     if info.attribute:
