@@ -19,10 +19,10 @@ from bot.textnorm import fold
 DIGITS = r"[0-9〇零一二三四五六七八九十百千两]"
 NUMBER = r"(?:\d+(?:\.\d+)?|[〇零一二三四五六七八九十百千两]+)"
 CN_NUMERAL = "〇零一二三四五六七八九十"
-# A reign's year with its Gregorian year: 清同治十二年(1873年), 正德五年（1510年）十月; the reign's name is two
-# characters opening a clause, or a dynasty's and two more.
+# A reign's year with its Gregorian year: 清同治十二年(1873年), 正德五年（1510年）十月, 在永禄5年（1562年）; the reign's
+# name is two characters opening a clause or after a preposition, or a dynasty's and two more.
 REIGN_YEAR = (
-    rf"(?:(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{{2}}|[秦汉晋隋唐宋元明清]朝?[\u4e00-\u9fff]{{2}})?(?:元|[{CN_NUMERAL}]{{1,4}})年"
+    rf"(?:(?:(?<![\u4e00-\u9fff])|(?<=[在于至到从自]))[\u4e00-\u9fff]{{2}}|[秦汉晋隋唐宋元明清]朝?[\u4e00-\u9fff]{{2}})?(?:元|[{CN_NUMERAL}]{{1,4}}|\d{{1,2}})年"
     rf"\s*[（(](?:公元前?)?\d{{1,4}}年[）)](?:\d{{1,2}}月(?:\d{{1,2}}日)?|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
 )
 DATE_RE = re.compile(
@@ -31,7 +31,7 @@ DATE_RE = re.compile(
     r"|(?:公元前?)?\d{1,4}年(?:代)?(?:\d{1,2}月(?:\d{1,2}日)?)?"
     rf"|[{CN_NUMERAL}]{{2,4}}年(?:[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
     rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
-    rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初|末|中叶|初期|末期|\d{{1,2}}年代)?)"
+    rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初期|末期|中叶|初|末|\d{{1,2}}年代)?)"
 )
 UNITS = (
     "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
@@ -291,7 +291,9 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
         scored = [item for item in scored if item[0] > 0]
     if not scored:
         return None
-    _, start, end = max(scored, key=lambda item: (item[0], -item[1]))
+    # Equal scores: the span whose own clause holds more of the question (`1992年被列为中国名校，2005年获“中国百强
+    # 中学”称号`: both dates see 称号 in the clause after them), then the first.
+    _, start, end = max(scored, key=lambda item: (item[0], _context_score(folded, item[1], item[2], words), -item[1]))
     return Span(start, end, sentence[start:end], True)
 
 
