@@ -33,13 +33,16 @@ DATE_RE = re.compile(
     rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
     rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初期|末期|中叶|初|末|\d{{1,2}}年代)?)"
 )
+# Currencies besides 元 and 美元, in the text's spellings.
+CURRENCIES = "日元|日圆|港元|港币|新台币|台币|欧元|英镑|韩元|越南盾|卢布|法郎"
 UNITS = (
+    f"{CURRENCIES}|"
     "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
     "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
     "种|处|股|层|场|度"
 )
 QUANTITY_RE = re.compile(
-    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:[-－~～至到]{NUMBER}(?:,\d{{3}})*)?(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
+    rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:(?:{UNITS})?[-－~～至到]{NUMBER}(?:,\d{{3}})*)?(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
 )
 ENUMERATION_RE = re.compile(r"[^，。；：！？、,;:!?“”]{1,40}(?:、[^，。；：！？、,;:!?“”]{1,40})+")
 ORGANISATION_RE = re.compile(
@@ -146,7 +149,7 @@ def _quantity_spans(folded: str, unit: str | None) -> list[tuple[int, int, bool]
         text = match.group()
         if not re.search(r"\d|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]", text) and not re.search(UNITS, text):
             continue  # a bare Chinese numeral word (一些, 十分) is no quantity
-        if re.fullmatch(r"\d{1,2}月|\d{4}年|\d{1,2}日", text):
+        if re.fullmatch(r"\d{1,2}月|\d{4}年|\d{1,2}日|\d{4}年[-－~～至到]\d{4}年", text):  # dates, not amounts
             continue
         start, end = match.span()
         following = folded[end : end + 2]
