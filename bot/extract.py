@@ -72,6 +72,8 @@ PLACE_END = set("省市区县镇乡村州岛国山")
 
 CLAUSE_RE = re.compile(r"[^，。；！？,;!?]+")
 CONNECTORS = "与和及、以及"
+# Words that join the last two items of an enumeration.
+CONNECTOR_WORDS = {"及", "和", "与", "以及", "或", "或者"}
 # The commonest Chinese surnames: jieba tags many ordinary words `nr`; a real name starts with one of these.
 SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -164,19 +166,27 @@ def _quantity_spans(folded: str, unit: str | None) -> list[tuple[int, int, bool]
 def _trim_item(item: str, longest: int, keep_end: bool) -> str:
     """Cut the first (or last) item of an enumeration to the words that belong to it.
 
-    `万州积极发展绿色照明` -> `绿色照明`; `新材料五大重点产业` -> `新材料`; `云阳5地在万州召开` -> `云阳`.
+    `万州积极发展绿色照明` -> `绿色照明`; `新材料五大重点产业` -> `新材料`; `云阳5地在万州召开` -> `云阳`; an item
+    joined by a connector is taken too: `物理学及数学。` -> `物理学及数学`.
     """
     item = re.split(r"[0-9]|[一二三四五六七八九十两][大个项类地省]|等|共同|在|的|为", item)[0] if not keep_end else item
     words = list(_words(item))
     if keep_end:
         words.reverse()
-    taken = ""
+    taken: list[str] = []  # in reading order from the enumeration outwards
+    part = 0  # characters of the item being taken: a connector starts another (物理学及数学, 法语和意大利语)
     for word in words:
-        candidate = word + taken if keep_end else taken + word
-        if taken and len(candidate) > max(longest, 2):
+        if part and word in CONNECTOR_WORDS:
+            taken.append(word)
+            part = 0
+            continue
+        if part and part + len(word) > max(longest, 2):
             break
-        taken = candidate
-    return taken
+        taken.append(word)
+        part += len(word)
+    if taken and taken[-1] in CONNECTOR_WORDS:  # never end on a connector
+        taken.pop()
+    return "".join(reversed(taken) if keep_end else taken)
 
 
 def _enumeration_spans(sentence: str, folded: str) -> list[tuple[int, int]]:

@@ -90,6 +90,9 @@ def test_no_span_where_the_question_words_are_absent():
         ("夏尔在哪里出生的？", "夏尔是费迪南多的儿子，1963年2月24日生于法国瓦尔省圣拉斐尔。", "法国瓦尔省圣拉斐尔"),
         # 出生于北京 does not say where he graduated; no place name ends the other clause.
         ("李晨毕业于哪儿？", "李晨，中国大陆男演员，出生于北京，毕业于北京群星艺术学院。", None),
+        # The last item of an enumeration runs past its connector to the item after it.
+        ("计算神经科学包含哪些科学？", "计算神经科学包含神经科学、认知科学、资讯工程、电脑科学、物理学及数学。", "神经科学、认知科学、资讯工程、电脑科学、物理学及数学"),
+        ("洛拉会讲哪些语言？", "她会讲意大利语、法语、西班牙语与英语。", "意大利语、法语、西班牙语与英语"),
         # 级别有多高 asks a grade, not a height.
         ("中国（南京）国际象棋超级大赛的级别有多高？", "被国际棋联定为21级赛事，也是亚洲迄今为止举办的最高水平的国际象棋大赛。", "21级"),
         # A reign's year with its Gregorian year is one date, with the reign's name.
