@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.question import CLASSIFIERS, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
+from bot.question import CLASSIFIERS, CURRENCIES, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
 from bot.synonyms import mentions
 from bot.textnorm import fold
 
@@ -33,8 +33,6 @@ DATE_RE = re.compile(
     rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
     rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初期|末期|中叶|初|末|\d{{1,2}}年代)?)"
 )
-# Currencies besides 元 and 美元, in the text's spellings.
-CURRENCIES = "日元|日圆|港元|港币|新台币|台币|欧元|英镑|韩元|越南盾|卢布|法郎"
 UNITS = (
     f"{CURRENCIES}|"
     "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"

@@ -55,8 +55,10 @@ UNIT_SPELLINGS = [
     {"平方米", "m²", "m2"},
     {"公斤", "千克", "kg"},
 ]
+# Currencies besides 元 and 美元, in the text's spellings.
+CURRENCIES = "日元|日圆|港元|港币|新台币|台币|欧元|英镑|韩元|越南盾|卢布|法郎"
 UNIT_HINTS = [
-    (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), r"元|美元|英镑|欧元|日元|日圆|港币|韩元|越南盾|卢布|法郎"),
+    (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), rf"元|{CURRENCIES}"),
     (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
     (re.compile(r"级别|等级"), r"级|类|等"),  # before lengths: 级别有多高 asks a grade, not a height
     (re.compile(r"多久|多长时间|车程|时长|有效期"), DURATION),  # before lengths: 多长时间 is no length
