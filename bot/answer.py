@@ -263,9 +263,10 @@ class Wenda:
         and the IDF-weighted share of the question's words it and its document's title contain.
 
         Sentences of the best passage's article (see ARTICLE_DEPTH) are ranked by the question words they
-        share, each word weighted by its rarity in the corpus *and* among these sentences (a word every sentence repeats, like the topic's name, cannot tell them
-        apart), plus shared characters, plus a bonus for a span of the asked type. A question without
-        Chinese words is matched by the sentence model instead.
+        share, each word weighted by its rarity in the corpus *and* among these sentences (a word every
+        sentence repeats, like the topic's name, cannot tell them apart), plus shared characters, plus a
+        bonus for a span of the asked type. A question without Chinese words is matched by the sentence
+        model instead.
         """
         best = hits[0]
         candidates: list[tuple[str, Hit]] = []

@@ -17,6 +17,11 @@ def choose(wenda, question: str, hits: list[Hit]):
     return wenda.choose_sentence(info, content_words(info.content), hits)
 
 
+def text_hit(doc: str, title: str, text: str) -> Hit:
+    """A hit on a hand-made passage holding all of `text`."""
+    return Hit(Passage(doc, title, "", 0, len(text), text), 0.9, 9.0, 1.0)
+
+
 def fish_passage(start: int, text: str, doc: str = "fish.txt", title: str = "蓝线裸顶鲷") -> Passage:
     return Passage(doc, title, "", start, start + len(text), text)
 
@@ -179,24 +184,23 @@ def test_a_latin_unit_is_not_the_end_of_another():
 
 def test_a_sentence_is_shown_with_the_but_that_follows_it(wenda):
     text = "MonoDevelop是一个开源集成开发环境。MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。目前由Novell维护。"
-    hit = Hit(Passage("mono.txt", "MonoDevelop", "", 0, len(text), text), 0.9, 9.0, 1.0)
+    hit = text_hit("mono.txt", "MonoDevelop", text)
     assert wenda.in_context("MonoDevelop也可以在Windows跟Mac OS X平台上执行。", hit) == (
         "MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。"
     )
     assert wenda.in_context("MonoDevelop是一个开源集成开发环境。", hit) == "MonoDevelop是一个开源集成开发环境。"
 
 
-
 def test_a_sentence_that_announces_what_follows_is_shown_with_it(wenda):
     text = "浮龙是沧龙科的一属。在沧龙类中，浮龙具有数个独有特征。牠们的鳍状肢狭窄、尾鳍大。浮龙的眼睛也相当大。模式种发现于1937年。"
-    hit = Hit(Passage("plotosaurus.txt", "浮龙", "", 0, len(text), text), 0.9, 9.0, 1.0)
+    hit = text_hit("plotosaurus.txt", "浮龙", text)
     assert wenda.in_context("在沧龙类中，浮龙具有数个独有特征。", hit) == (
         "在沧龙类中，浮龙具有数个独有特征。牠们的鳍状肢狭窄、尾鳍大。浮龙的眼睛也相当大。"
     )
     # A sentence that says something itself stands alone.
     assert wenda.in_context("浮龙的眼睛也相当大。", hit) == "浮龙的眼睛也相当大。"
     lines = "学校的班级分为下列两种类型：\n普通班：招收一般学生。\n特色班：招收有专长的学生。\n学校设有图书馆。"
-    hit = Hit(Passage("school.txt", "学校", "", 0, len(lines), lines), 0.9, 9.0, 1.0)
+    hit = text_hit("school.txt", "学校", lines)
     assert wenda.in_context("学校的班级分为下列两种类型：", hit) == "学校的班级分为下列两种类型：普通班：招收一般学生。特色班：招收有专长的学生。"
 
 
