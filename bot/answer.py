@@ -236,7 +236,7 @@ class Wenda:
         """The English -> Chinese term translator and the corpus vocabulary filter of the current index."""
         with self._translator_lock:
             if self._translator is None:
-                self._translator = EnglishToChinese()
+                self._translator = EnglishToChinese(cache_dir=self.settings.cache_dir())
         index = self.index
         if self._known is None or self._known[0] is not index:
             self._known = (index, known_from_index(index))

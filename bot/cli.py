@@ -29,7 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["corpus_dir"] = Path(args.corpus)
     if getattr(args, "index", None):
         overrides["index_dir"] = Path(args.index)
-    if getattr(args, "k", None):
+    if getattr(args, "k", None) is not None:
         overrides["top_k"] = args.k
     try:
         return Settings(**overrides)
@@ -39,20 +39,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _progress_printer(quiet: bool):
-    """A build progress callback drawing tqdm bars on stderr."""
+    """A build progress callback drawing tqdm bars on stderr: one per stage, drawn once it has started."""
     if quiet:
         return None
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}
-    labels = {"read": "reading documents", "embed": "embedding passages"}
+    stages = {"read": ("reading documents", "file"), "embed": ("embedding passages", "passage")}
 
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr, leave=False)
-        bar.n = done
-        bar.refresh()
+            label, unit = stages.get(stage, (stage, "item"))
+            bar = bars[stage] = tqdm(
+                total=total, initial=done, desc=label, unit=f"{unit}s", file=sys.stderr, leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]",
+            )
+        elif done != bar.n:
+            bar.update(done - bar.n)
         if done >= total:
             bar.close()
 
@@ -68,25 +72,58 @@ def _load_embedder(settings: Settings):
         raise UserError(str(error)) from error
 
 
-def _require_corpus(settings: Settings) -> None:
-    if not settings.corpus_dir.is_dir():
-        raise UserError(f"The corpus folder {settings.corpus_dir} does not exist: set CORPUS_DIR or pass --corpus.")
+def passage_count(value: str) -> int:
+    """`-k`: a whole number of passages, 1 to 100 (TOP_K's range)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of passages, not {value!r}") from None
+    if not 1 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"expected 1 to 100 passages, not {number}")
+    return number
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
+    """Fail at once, before any model loads, when the corpus folder cannot be built from."""
+    from bot.corpus import corpus_files
+
+    folder = settings.corpus_dir
+    if folder.is_file():
+        raise UserError(f"{folder} is a file, not a folder: set CORPUS_DIR or pass --corpus the folder that holds it.")
+    if not folder.is_dir():
+        raise UserError(f"The corpus folder {folder} does not exist: set CORPUS_DIR or pass --corpus.")
+    if need_documents and not corpus_files(folder):
+        raise UserError(
+            f"The corpus folder {folder} holds no documents: add .txt, .md, .docx, .pdf or .html files, then run 'wenda index'."
+        )
 
 
 def _build(settings: Settings, embedder, quiet: bool = False):
+    """Build the index; meanwhile, on a core the build leaves idle, the English dictionary's index (built once per
+    machine), which the first English question would otherwise wait for."""
+    from bot.crosslingual import prepare_cache
     from bot.index import EmptyCorpus, IndexBusy, rebuild
 
     _require_corpus(settings)
+    dictionary = prepare_cache(settings.cache_dir())
     try:
         return rebuild(settings, embedder, _progress_printer(quiet))
     except (IndexBusy, EmptyCorpus) as error:
         raise UserError(str(error)) from error
+    finally:
+        if dictionary is not None:
+            dictionary.join()
 
 
 def _print_report(report) -> None:
     print(
-        f"Indexed {report.documents} documents, {report.passages} passages ({report.embedded} newly embedded) "
-        f"in {report.seconds:.1f} s -> {report.path}",
+        f"Indexed {plural(report.documents, 'document')}, {plural(report.passages, 'passage')} "
+        f"({report.embedded} newly embedded) in {report.seconds:.1f} s -> {report.path}",
         file=sys.stderr,
     )
     for skipped in report.skipped:
@@ -95,8 +132,14 @@ def _print_report(report) -> None:
 
 def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool = False):
     """Load the sentence model and the index (building it on first use); returns a `Wenda`."""
+    # What needs no model is checked before it loads (seconds): the corpus folder, and that it has documents
+    # when there is no index to answer from.
+    _require_corpus(settings, need_documents=False)
+    from bot.index import Index, IndexDamaged, IndexError_, IndexMissing, clean_leftovers, corpus_changes, current_build
+
+    if current_build(settings.index_dir) is None:
+        _require_corpus(settings)
     from bot.answer import Wenda
-    from bot.index import Index, IndexDamaged, IndexError_, IndexMissing, clean_leftovers, corpus_changes
 
     embedder = _load_embedder(settings)
     clean_leftovers(settings.index_dir)
@@ -132,6 +175,7 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
 def cmd_index(args: argparse.Namespace) -> int:
     """Build the index from the corpus folder."""
     settings = _settings(args)
+    _require_corpus(settings)
     embedder = _load_embedder(settings)
     _, report = _build(settings, embedder, args.quiet)
     _print_report(report)
@@ -139,7 +183,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def format_answer(answer, color: bool = False) -> str:
-    """An answer for a terminal: the sentence (the short answer in bold on a terminal), then its source."""
+    """An answer for a terminal: `答：` and the short answer, the sentence it comes from (the answer in bold on a
+    terminal), then its source."""
     if not answer.found:
         lines = ["未找到答案 (no answer in the corpus)."]
         if answer.hits:
@@ -147,21 +192,25 @@ def format_answer(answer, color: bool = False) -> str:
             text = hit.passage.text.replace("\n", "")
             lines.append(f"  可能相关: {text[:80]}… — {hit.passage.source}")
         return "\n".join(lines)
-    sentence = answer.sentence
-    if color and answer.answer and answer.answer != sentence and answer.answer in sentence:
-        sentence = sentence.replace(answer.answer, f"\033[1m{answer.answer}\033[0m", 1)
-    return f"{sentence}\n  — {answer.best.passage.source}"
+    short, sentence = answer.answer or answer.sentence, answer.sentence
+    lines = [f"答：{short}"]
+    if sentence and sentence != short:
+        if color and short in sentence:
+            sentence = sentence.replace(short, f"\033[1m{short}\033[0m", 1)
+        lines.append(sentence)
+    lines.append(f"  — {answer.best.passage.source}")
+    return "\n".join(lines)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question, or each line of standard input."""
+    if args.question is not None and not args.question.strip():
+        raise UserError("The question is empty: ask something, e.g. wenda ask \"渝万高铁何时开工\".")
     settings = _settings(args)
     wenda = load_pipeline(settings, quiet=args.json)
     questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
     for question in questions:
-        if not question or not question.strip():
-            if args.question is not None:
-                raise UserError("The question is empty: ask something, e.g. wenda ask \"渝万高铁何时开工\".")
+        if not question.strip():
             continue
         answer = wenda.answer(question, args.k)
         if args.json:
@@ -299,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit to read stdin")
     paths(sub)
-    sub.add_argument("-k", type=int, metavar="N", help="passages to return (default: TOP_K)")
+    sub.add_argument("-k", type=passage_count, metavar="N", help="passages to return, 1-100 (default: TOP_K)")
     sub.add_argument(
         "--json",
         action="store_true",
@@ -310,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("repl", help="interactive question loop with scores and timing", description=cmd_repl.__doc__)
     paths(sub)
-    sub.add_argument("-k", type=int, metavar="N", help="passages to show (default: TOP_K)")
+    sub.add_argument("-k", type=passage_count, metavar="N", help="passages to show, 1-100 (default: TOP_K)")
     sub.set_defaults(func=cmd_repl)
 
     sub = commands.add_parser(
@@ -333,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("file", metavar="FILE")
     paths(sub)
-    sub.add_argument("-k", type=int, metavar="N", help="passages retrieved per question")
+    sub.add_argument("-k", type=passage_count, metavar="N", help="passages retrieved per question, 1-100")
     sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     sub.add_argument("-v", "--verbose", dest="verbose_failures", action="store_true", help="list every failure")
     sub.set_defaults(func=cmd_eval)
@@ -367,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     if not args.command:
         parser.print_help()
+        return EXIT_USAGE
+    from bot.dependencies import unsupported
+
+    problems = unsupported()
+    if problems:
+        print(f"wenda: {'; '.join(problems)}: run pip install -e . in Wenda's folder (or pip install wenda) to fix.", file=sys.stderr)
         return EXIT_USAGE
     try:
         return args.func(args)

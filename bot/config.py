@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     # Where things live.
     corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to answer from (recursive).")
     index_dir: Path = Field(Path("index"), description="Folder where the built index is kept.")
+    wenda_cache_dir: Path | None = Field(
+        None,
+        description="Folder for what Wenda derives once per machine (the English dictionary's index, ~10 MB, built at "
+        "'wenda index'); empty = $XDG_CACHE_HOME/wenda, else ~/.cache/wenda.",
+    )
 
     # The sentence model.
     embedding_model: str = Field(
@@ -147,7 +152,18 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split("|") if part.strip()]
         return value
 
-    @field_validator("corpus_dir", "index_dir", mode="after")
+    @field_validator("corpus_dir", "index_dir", "wenda_cache_dir", mode="after")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("wenda_cache_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def cache_dir(self) -> Path:
+        """WENDA_CACHE_DIR, else $XDG_CACHE_HOME/wenda, else ~/.cache/wenda."""
+        from bot.crosslingual import default_cache_dir
+
+        return self.wenda_cache_dir or default_cache_dir()

@@ -162,7 +162,31 @@ def data_path() -> Path:
 
 
 def default_cache_dir() -> Path:
+    """Where the dictionary's index is kept: WENDA_CACHE_DIR, else $XDG_CACHE_HOME/wenda, else ~/.cache/wenda."""
+    configured = os.environ.get("WENDA_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wenda"
+
+
+def cache_file(cache_dir: Path) -> Path:
+    """The dictionary index's file in `cache_dir`, named by this module's rules and the data file's version."""
+    stat = data_path().stat()
+    code = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=4).hexdigest()  # rules changed: rebuild
+    return cache_dir / f"cedict-en-zh-v{FORMAT}-{code}-{stat.st_size}-{stat.st_mtime_ns}.pickle"
+
+
+def prepare_cache(cache_dir: Path) -> threading.Thread | None:
+    """Build the dictionary's index into `cache_dir` in a background thread, unless it is there already (the first
+    English question would otherwise wait 5-12 s for it); None when there is nothing to do."""
+    try:
+        if cache_file(cache_dir).is_file():
+            return None
+    except OSError:
+        return None
+    thread = threading.Thread(target=_load_or_build, args=(cache_dir,), name="prepare-dictionary", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- English word forms -------------------------------------------------------------------------
@@ -445,11 +469,9 @@ class Translation:
 
 def _load_or_build(cache_dir: Path | None) -> ReverseIndex:
     path = data_path()
-    stat = path.stat()
     cache = None
     if cache_dir is not None:
-        code = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=4).hexdigest()  # rules changed: rebuild
-        cache = cache_dir / f"cedict-en-zh-v{FORMAT}-{code}-{stat.st_size}-{stat.st_mtime_ns}.pickle"
+        cache = cache_file(cache_dir)
         try:
             with cache.open("rb") as handle:
                 loaded = pickle.load(handle)

@@ -84,9 +84,13 @@ class IndexBusy(IndexError_):
 
 
 class EmptyCorpus(IndexError_):
-    """The corpus folder holds no readable text; nothing was written."""
+    """The corpus folder holds no readable text; nothing was written. `skipped`: the files that could not be read."""
 
-    remedy = "add .txt, .md, .docx, .pdf or .html files; the previous index stays in use."
+    remedy = "add .txt, .md, .docx, .pdf or .html files."
+
+    def __init__(self, problem: str, remedy: str | None = None, skipped: list[dict[str, Any]] | None = None):
+        super().__init__(problem, remedy)
+        self.skipped = skipped or []
 
 
 @dataclass
@@ -134,24 +138,32 @@ def _fsync_tree(path: Path) -> None:
 def corpus_changes(manifest: dict[str, Any], corpus_dir: Path) -> dict[str, list[str]]:
     """What changed in the corpus since the index was built: added, changed, removed document ids.
 
-    Files whose size and modification time are unchanged are not re-read.
+    Files whose size and modification time are unchanged are not re-read. A file the build skipped
+    (unreadable) counts as known while it stays as it was, and as changed once it is not.
     """
-    known = manifest.get("documents", {})
+    indexed = manifest.get("documents", {})
+    known = {**{entry["doc"]: entry for entry in manifest.get("skipped", []) if "size" in entry}, **indexed}
     current = {doc_id_for(path, corpus_dir): path for path in corpus_files(corpus_dir)}
     changed = []
     for doc_id, path in current.items():
         if doc_id not in known:
             continue
-        stat = path.stat()
         entry = known[doc_id]
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
         if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
             continue
-        if stat.st_size != entry["size"] or file_digest(path) != entry["sha256"]:
+        try:
+            if stat.st_size != entry["size"] or file_digest(path) != entry["sha256"]:
+                changed.append(doc_id)
+        except OSError:
             changed.append(doc_id)
     return {
         "added": sorted(set(current) - set(known)),
         "changed": sorted(changed),
-        "removed": sorted(set(known) - set(current)),
+        "removed": sorted(set(indexed) - set(current)),  # a skipped file's going takes nothing from the index
     }
 
 
@@ -517,20 +529,26 @@ def load_documents(
         try:
             document = read_document(path, corpus_dir)
         except UnreadableDocument as error:
-            skipped.append({"doc": doc_id, "reason": str(error)})
+            # Known to the manifest as it is, so that `corpus_changes` does not report it as new until it changes.
+            skipped.append({"doc": doc_id, "reason": str(error), **_file_state(path)})
             log.warning("skipped %s: %s", doc_id, error)
             continue
         documents.append(document)
-        stat = path.stat()
-        fingerprint[doc_id] = {
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "sha256": file_digest(path),
-            "title": document.title,
-            "encoding": document.encoding,
-            "passages": 0,
-        }
+        fingerprint[doc_id] = {**_file_state(path), "title": document.title, "encoding": document.encoding, "passages": 0}
     return documents, fingerprint, skipped
+
+
+def _file_state(path: Path) -> dict[str, Any]:
+    """Size, modification time and SHA-256 of a corpus file (None for what cannot be read)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {"size": None, "mtime_ns": None, "sha256": None}
+    try:
+        digest = file_digest(path)
+    except OSError:
+        digest = None
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
 
 
 def embedding_cache(settings: Settings, embedder: Any) -> EmbeddingCache:
@@ -594,8 +612,12 @@ def rebuild(settings: Settings, embedder: Any, progress: Progress | None = None,
         index, report = build_index(settings, embedder, progress)
         if report.passages == 0:
             # Never replace a working index with an empty one (a wrong CORPUS_DIR, an emptied folder).
+            kept = "; the previous index stays in use" if current_build(settings.index_dir) is not None else ""
             raise EmptyCorpus(
-                f"No text found in {settings.corpus_dir} ({len(report.skipped)} files skipped)"
+                f"No text found in {settings.corpus_dir} "
+                f"({len(report.skipped)} {'file' if len(report.skipped) == 1 else 'files'} skipped)",
+                f"{EmptyCorpus.remedy[:-1]}{kept}.",
+                report.skipped,
             )
         report.path = index.save(settings.index_dir)
     return index, report

@@ -36,11 +36,13 @@ def test_ask_json_answers_the_railway_question(cli_env):
     assert 0.0 <= first["score"] <= 1.0
 
 
-def test_ask_prints_the_sentence_and_its_source(cli_env):
+def test_ask_prints_the_answer_then_its_sentence_and_source(cli_env):
     result = wenda(["ask", "渝万高铁何时开工"], cli_env)
     assert result.returncode == 0, result.stderr
-    assert "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。" in result.stdout
-    assert "— wanzhou-2020-12 · 构筑立体交通枢纽 提升互联互通水平" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == "答：11月9日"  # on its own line, piped or not
+    assert lines[1] == "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。"
+    assert lines[2] == "  — wanzhou-2020-12 · 构筑立体交通枢纽 提升互联互通水平"
 
 
 def test_ask_reads_questions_from_stdin_one_per_line(cli_env):
@@ -62,6 +64,57 @@ def test_bad_input_gets_a_one_line_message(cli_env, tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
     bad = wenda(["ask", "x"], dict(cli_env, TOP_K="lots"))
     assert bad.returncode == 2 and "TOP_K" in bad.stderr
+
+
+def test_errors_that_need_no_model_come_before_it_loads(cli_env, tmp_path):
+    """A model that cannot load would be the error if it loaded first: each error below names its own cause."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a.txt").write_text("一个文件。", encoding="utf-8")
+    env = dict(cli_env, EMBEDDING_MODEL=str(tmp_path / "no-such-model"), INDEX_DIR=str(tmp_path / "index"))
+    cases = [
+        (["ask", ""], "question is empty"),
+        (["ask", "--corpus", str(tmp_path / "nonexistent"), "x"], "does not exist"),
+        (["ask", "--corpus", str(tmp_path / "a.txt"), "x"], "is a file, not a folder"),
+        (["ask", "--corpus", str(tmp_path / "empty"), "x"], "holds no documents"),
+        (["index", "--corpus", str(tmp_path / "empty")], "holds no documents"),
+        (["ask", "-k", "0", "x"], "argument -k: expected 1 to 100 passages, not 0"),
+        (["ask", "-k", "-1", "x"], "argument -k: expected 1 to 100 passages, not -1"),
+        (["ask", "-k", "many", "x"], "argument -k: expected a whole number of passages"),
+    ]
+    for args, message in cases:
+        result = wenda(args, env)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+        assert "building it" not in result.stderr and "previous index" not in result.stderr and ".env" not in result.stderr
+        assert "Traceback" not in result.stderr and "no-such-model" not in result.stderr
+
+
+def test_a_file_the_build_skipped_is_not_reported_as_new_until_it_changes(cli_env, tmp_path, settings):
+    from tests.conftest import corpus_copy
+
+    own = corpus_copy(tmp_path, settings)
+    fake = own.corpus_dir / "scan.pdf"
+    fake.write_bytes(b"not a pdf at all")
+    env = dict(cli_env, CORPUS_DIR=str(own.corpus_dir), INDEX_DIR=str(own.index_dir))
+    built = wenda(["index", "-q"], env)
+    assert built.returncode == 0 and "skipped scan.pdf" in built.stderr and "Indexed 1 document, " in built.stderr
+    asked = wenda(["ask", "渝万高铁何时开工"], env)
+    assert asked.returncode == 0 and "corpus changed" not in asked.stderr
+    fake.write_bytes(b"still not a pdf, but another file")
+    asked = wenda(["ask", "渝万高铁何时开工"], env)
+    assert "The corpus changed since the index was built (1 changed)" in asked.stderr
+    fake.unlink()
+    asked = wenda(["ask", "渝万高铁何时开工"], env)
+    assert "corpus changed" not in asked.stderr  # the index never held it
+
+
+def test_index_prepares_the_english_dictionary_in_wenda_cache_dir(cli_env, tmp_path, settings):
+    from tests.conftest import corpus_copy
+
+    own = corpus_copy(tmp_path, settings)
+    cache = tmp_path / "cache"
+    env = dict(cli_env, CORPUS_DIR=str(own.corpus_dir), INDEX_DIR=str(own.index_dir), WENDA_CACHE_DIR=str(cache))
+    assert wenda(["index", "-q"], env).returncode == 0
+    assert [path.suffix for path in cache.glob("cedict-en-zh-*")] == [".pickle"]
 
 
 @pytest.mark.parametrize("command", ["index", "ask", "repl", "eval"])
