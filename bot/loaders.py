@@ -86,7 +86,19 @@ TIE = 0.02
 _SCORE_SAMPLE = 200_000
 # PDFs with fewer non-space characters per page on average have no text layer.
 MIN_PDF_CHARS_PER_PAGE = 20
-CELL_SEPARATOR = " | "
+# A table row reads as a sentence: `灌溉面积：十五万亩。`, `三峡综合物流枢纽：15亿元，万州。`. Ended so, a row is body
+# text wherever the table stands; a bare row at a document's end would read as a trailing headline.
+ROW_END = "。！？!?；;"
+
+
+def table_row(cells: list[str]) -> str:
+    """One table row as text: the first cell, a colon, the others separated by commas, a full stop. A row of
+    one cell (a caption across the table) stays as it is."""
+    cells = [cell for cell in cells if cell]
+    if len(cells) < 2:
+        return "".join(cells)
+    text = f"{cells[0]}：{'，'.join(cells[1:])}"
+    return text if text[-1] in ROW_END else text + "。"
 
 
 class UnreadableDocument(Exception):
@@ -574,7 +586,7 @@ def _docx_table_rows(table) -> Iterator[str]:
             if text:
                 cells.append(text)
         if cells:
-            yield CELL_SEPARATOR.join(cells)
+            yield table_row(cells)
 
 
 def _load_docx(path: Path, data: bytes) -> LoadedText:
@@ -1056,7 +1068,7 @@ def _assemble(pieces: list[object]) -> str:
     def end_line() -> bool:
         texts = [" ".join("".join(c).split()) for c in cells]
         cells[:] = [[]]
-        line = CELL_SEPARATOR.join(t for t in texts if t)
+        line = table_row(texts)
         if line:
             lines.append(line)
         return bool(line)

@@ -322,14 +322,36 @@ def test_docx_paragraphs_headings_and_tables(tmp_path):
             HEADLINE,
             P_TRANSPORT,
             P_HUB,
-            "项目 | 投资 | 地点",
-            "三峡综合物流枢纽 | 15亿元 | 万州",
-            "渝万高铁 | 万州至重庆",
-            "合并单元格 | 右侧",
+            "项目：投资，地点。",
+            "三峡综合物流枢纽：15亿元，万州。",
+            "渝万高铁：万州至重庆。",
+            "合并单元格：右侧。",
             "生态环境联防联治",
             P_ECOLOGY,
         ]
     )
+
+
+def test_a_table_at_a_documents_end_is_text_of_its_passages(tmp_path):
+    """Bare rows at the end read as a trailing headline and went into the section's title."""
+    import docx
+
+    from bot.corpus import read_document
+    from bot.passages import make_passages
+
+    document = docx.Document()
+    document.add_heading("白沙湖水库", level=1)
+    document.add_paragraph("白沙湖水库位于万州区，大坝高四十二米，是一座以灌溉为主的中型水库。")
+    table = document.add_table(rows=2, cols=2)
+    for row, values in zip(table.rows, [("灌溉面积", "十五万亩"), ("供水人口", "三十万人")]):
+        for cell, value in zip(row.cells, values):
+            cell.text = value
+    path = tmp_path / "水库.docx"
+    document.save(str(path))
+    passages = make_passages([read_document(path, tmp_path)])
+    text = "".join(passage.text for passage in passages)
+    assert "灌溉面积：十五万亩。" in text and "供水人口：三十万人。" in text
+    assert all("灌溉面积" not in passage.section and "供水人口" not in passage.section for passage in passages)
 
 
 def test_docx_core_title_wins(tmp_path):
@@ -529,8 +551,8 @@ def test_html_gbk_article_without_navigation(tmp_path):
             "来源：万州日报 2020-12-03",
             P_TRANSPORT,
             P_HUB,
-            "项目 | 投资",
-            "三峡综合物流枢纽 | 15亿元",
+            "项目：投资。",
+            "三峡综合物流枢纽：15亿元。",
         ]
     )
     for noise in (
