@@ -78,7 +78,7 @@ from bot.documents import (
     stage_upload,
     supported_types,
 )
-from bot.index import BuildReport, Hit, Index, IndexBusy, rebuild
+from bot.index import BuildReport, EmptyCorpus, Hit, Index, IndexBusy, rebuild
 
 log = logging.getLogger(__name__)
 
@@ -356,6 +356,15 @@ def format_progress(stage: str | None, done: int = 0, total: int = 0) -> str:
     return f"正在重建索引：{escape(STAGES.get(stage, stage))} {done}/{total} {bar}\n（旧索引照常回答问题）"
 
 
+def format_empty_corpus(corpus_dir: Path, skipped: list[dict[str, str]]) -> str:
+    """/reindex over a corpus with no readable text: what is wrong and what to do, in one line."""
+    unread = f"（{len(skipped)} 个文件无法读取）" if skipped else ""
+    return (
+        f"资料文件夹 {escape(excerpt(str(corpus_dir), 200))} 里没有可读的文本{unread}：请先发送 .txt、.md、.docx、.pdf 或 "
+        ".html 文件再 /reindex。旧索引继续使用。"
+    )
+
+
 def format_rebuilt(report: BuildReport) -> str:
     """The /reindex summary: documents, passages, seconds; files that were skipped."""
     lines = [
@@ -602,13 +611,16 @@ class Pending:
         stale = [token for token, (added, _) in self._items.items() if now - added >= self.seconds]
         return [self._items.pop(token)[1] for token in stale]
 
-    def take(self, token: str) -> Upload | Removal | None:
-        """The item (forgotten from now on), or None when there is none (call `expire` first)."""
-        entry = self._items.pop(token, None)
-        return entry[1] if entry else None
+    def take(self, token: str, kind: type[Upload] | type[Removal]) -> Upload | Removal | None:
+        """The item, if it is of that kind (forgotten from now on), or None when there is none of it: a removal's
+        button cannot take an upload, nor the other way round (call `expire` first)."""
+        if not self.holds(token, kind):
+            return None
+        return self._items.pop(token)[1]
 
-    def __contains__(self, token: str) -> bool:
-        return token in self._items
+    def holds(self, token: str, kind: type[Upload] | type[Removal]) -> bool:
+        entry = self._items.get(token)
+        return entry is not None and isinstance(entry[1], kind)
 
 
 @dataclass
@@ -927,24 +939,29 @@ async def rebuild_with_progress(
         index, report = build.result()
     except IndexBusy:
         summary = "另一个进程正在重建索引，请稍后再试。旧索引继续使用。"
+    except EmptyCorpus as error:
+        log.warning("Not rebuilt: %s", error)
+        summary = format_empty_corpus(state.settings.corpus_dir, error.skipped)
+    except OSError as error:  # the corpus or index folder cannot be read or written
+        log.exception("Rebuilding the index failed; the old index keeps serving")
+        where = escape(excerpt(str(error.filename or state.settings.index_dir), 200))
+        reason = escape(excerpt(error.strerror or str(error) or type(error).__name__, 200))
+        summary = f"重建索引失败：无法读写 {where}（{reason}）。请检查文件夹权限和磁盘空间，旧索引继续使用。"
     except Exception as error:  # any failure leaves the old index serving
         log.exception("Rebuilding the index failed; the old index keeps serving")
-        summary = f"重建索引失败：{escape(excerpt(str(error) or type(error).__name__, 500))}\n旧索引继续使用。"
+        summary = f"重建索引失败，旧索引继续使用。请查看服务器日志（{escape(excerpt(type(error).__name__, 100))}）。"
     else:
-        if report.passages == 0:
-            summary = f"资料文件夹 {escape(str(state.settings.corpus_dir))} 里没有可读的文本，旧索引继续使用。"
-        else:
-            fresh = copy.copy(state.wenda)  # questions in flight keep the old pipeline and its index
-            fresh.index = index
-            state.wenda = fresh
-            switched = True
-            summary = format_rebuilt(report)
-            log.info(
-                "Index rebuilt: %d documents, %d passages in %.1f s; now serving it",
-                report.documents,
-                report.passages,
-                report.seconds,
-            )
+        fresh = copy.copy(state.wenda)  # questions in flight keep the old pipeline and its index
+        fresh.index = index
+        state.wenda = fresh
+        switched = True
+        summary = format_rebuilt(report)
+        log.info(
+            "Index rebuilt: %d documents, %d passages in %.1f s; now serving it",
+            report.documents,
+            report.passages,
+            report.seconds,
+        )
     await edit_quietly(status, summary)
     return switched
 
@@ -1078,8 +1095,8 @@ async def upload_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     state = state_of(context)
     await forget_expired(state)
     match = re.fullmatch(r"up:([A-Za-z0-9_-]{1,16}):([onc])", update.callback_query.data or "")
-    upload = state.pending.take(match.group(1)) if match else None
-    if not isinstance(upload, Upload):
+    upload = state.pending.take(match.group(1), Upload) if match else None
+    if upload is None:
         await update.callback_query.answer(PENDING_GONE)
         await drop_buttons(update)
         return
@@ -1162,7 +1179,7 @@ async def remove_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     state = state_of(context)
     await forget_expired(state)
     match = re.fullmatch(r"rm:([A-Za-z0-9_-]{1,16}):([yn])", query.data or "")
-    if match is None or match.group(1) not in state.pending:
+    if match is None or not state.pending.holds(match.group(1), Removal):
         await query.answer(PENDING_GONE)
         await drop_buttons(update)
         return
@@ -1170,7 +1187,7 @@ async def remove_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if confirmed and not claim_rebuild(state):  # the buttons stay: press again once it is done
         await query.answer(REINDEX_RUNNING)
         return
-    removal = state.pending.take(match.group(1))
+    removal = state.pending.take(match.group(1), Removal)
     if not confirmed:
         await query.answer()
         await show_after_press(update, context, f"已取消，「{escape(excerpt(removal.doc_id, 200))}」保留。")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,30 +64,74 @@ def test_add_change_and_delete_documents(corpus_settings, embedder):
     assert deleted.bm25_scores(["滨江公园"]).max() == 0
 
 
+def kill_when(process: subprocess.Popen, caught, what: str) -> None:
+    """SIGKILL the process the moment `caught()` holds, proving the kill landed there; fail if it ends first."""
+    while process.poll() is None:
+        if caught():
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"the build ended (status {process.returncode}) before {what}")
+
+
+def assert_answers(index_dir, embedder) -> None:
+    index = Index.load(index_dir)  # whichever is current is complete
+    question = "渝万高铁何时开工"
+    hits = index.search(embedder.encode_queries([question])[0], question, 3, 0.6, 50)
+    assert any("11月9日" in hit.passage.text for hit in hits)
+
+
 def test_sigkill_during_a_build_leaves_the_old_index_answering(corpus_settings, embedder, cli_env):
     rebuild(corpus_settings, embedder)
-    before = current_build(corpus_settings.index_dir)
-    # Enough new text that embedding it takes several seconds.
+    index_dir = corpus_settings.index_dir
+    before = current_build(index_dir)
+    # New text to embed, in small batches: the build reports its progress batch by batch.
     for number in range(6):
         (corpus_settings.corpus_dir / f"new{number}.md").write_text(
             NEW_DOCUMENT.replace("滨江公园", f"第{number}号公园") * 3, encoding="utf-8"
         )
-    env = dict(cli_env, CORPUS_DIR=str(corpus_settings.corpus_dir), INDEX_DIR=str(corpus_settings.index_dir))
-    for delay in (0.5, 6.0, 9.0):
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "index", "-q"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        index = Index.load(corpus_settings.index_dir)  # whichever is current is complete
-        question = "渝万高铁何时开工"
-        hits = index.search(embedder.encode_queries([question])[0], question, 3, 0.6, 50)
-        assert any("11月9日" in hit.passage.text for hit in hits)
-    clean_leftovers(corpus_settings.index_dir)
-    builds = sorted(p.name for p in corpus_settings.index_dir.glob("build-*"))
-    assert builds == [current_build(corpus_settings.index_dir).name]
-    assert before.name in builds or not before.exists()
+    env = dict(cli_env, CORPUS_DIR=str(corpus_settings.corpus_dir), INDEX_DIR=str(index_dir), EMBEDDING_BATCH_SIZE="2")
+    command = [sys.executable, "-m", "bot.cli", "index"]
+
+    # Killed while embedding: its progress bar has moved past the first batch, not to the last.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    while process.poll() is None and not re.search(rb"embedding passages:.*\| *([1-9]\d*)/(\d+)", seen):
+        seen += process.stderr.read1(4096)
+    progress = re.findall(rb"\| *(\d+)/(\d+)", seen.split(b"embedding passages")[-1])
+    kill_when(process, lambda: True, "it embedded anything")
+    done, total = map(int, progress[-1])
+    assert 0 < done < total, seen[-300:]
+    assert current_build(index_dir) == before
+    assert_answers(index_dir, embedder)
+
+    # Killed while writing the new build: its folder exists, its manifest (written last) does not.
+    for attempt in range(5):
+        existing = set(index_dir.glob("build-*"))
+        process = subprocess.Popen(command + ["-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def writing() -> list:
+            return [path for path in index_dir.glob("build-*") if path not in existing and not (path / "manifest.json").exists()]
+
+        try:
+            kill_when(process, lambda: bool(writing()), "its build folder was seen half written")
+        except AssertionError:
+            continue  # the write was quicker than the poll this time
+        half = writing()
+        assert half and not (half[0] / "manifest.json").exists()  # still half written after the kill
+        break
+    else:
+        raise AssertionError("never caught the build while it wrote its folder in 5 attempts")
+    assert current_build(index_dir) == before
+    assert_answers(index_dir, embedder)
+
+    clean_leftovers(index_dir)
+    builds = sorted(p.name for p in index_dir.glob("build-*"))
+    assert builds == [before.name]
+    finished = subprocess.run(command + ["-q"], env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    assert current_build(index_dir) != before and "new5.md" in Index.load(index_dir).documents
 
 
 def test_ask_rebuilds_a_damaged_index(corpus_settings, embedder, cli_env):
@@ -102,11 +147,13 @@ def test_ask_rebuilds_a_damaged_index(corpus_settings, embedder, cli_env):
 
 
 def test_lock_is_held_across_processes(corpus_settings):
-    script = (
-        "import sys, time; from pathlib import Path; from bot.index import build_lock\n"
-        "with build_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(5)\n"
+    script = (  # holds the lock until its standard input closes
+        "import sys; from pathlib import Path; from bot.index import build_lock\n"
+        "with build_lock(Path(sys.argv[1])):\n    print('locked', flush=True); sys.stdin.read()\n"
     )
-    holder = subprocess.Popen([sys.executable, "-c", script, str(corpus_settings.index_dir)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(corpus_settings.index_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         from bot.index import IndexBusy, build_lock

@@ -45,6 +45,7 @@ from tests.test_telegram_e2e import (
     buttons,
     gated_rebuild,
     press,
+    press_on_inaccessible,
     running,
     settle,
     texts,
@@ -169,6 +170,46 @@ async def test_an_upload_whose_name_exists_asks_before_overwriting(server, libra
 
 
 @pytest.mark.asyncio
+async def test_an_uploads_token_does_not_work_a_removal_button_nor_the_other_way_round(server, library, tmp_path):
+    """Uploads and removals wait under tokens of one space: a button of one kind carrying the other's token
+    (a forged or stale callback) is answered as gone and takes nothing."""
+    own, own_wenda = library({"kaoyu.txt": NEW_DOCUMENT})
+    async with running(bot_settings(own, server), own_wenda):
+        question = await upload(server, ADMIN, "wanzhou.txt", NEW_DOCUMENT.encode(), contains="已经有")
+        upload_token = buttons(question)[OVERWRITE].split(":")[1]
+        confirm = await ask(server, ADMIN, "/remove kaoyu.txt", contains="确定删除")
+        removal_token = buttons(confirm)[CONFIRM_REMOVE].split(":")[1]
+        for data in (f"rm:{upload_token}:y", f"up:{removal_token}:o"):
+            query_id = press_on_inaccessible(server, ADMIN, ADMIN, confirm["message_id"], data)
+            call = await server.wait_for_async(
+                lambda c, query_id=query_id: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query_id
+            )
+            assert call.params["text"] == PENDING_GONE
+        assert (own.corpus_dir / "kaoyu.txt").exists()
+        await press(server, ADMIN, question, CANCEL)  # each still waits for its own buttons
+        await server.wait_for_message_async(ADMIN, contains="已取消：新文件没有保存")
+        await press(server, ADMIN, confirm, CANCEL)
+        await server.wait_for_message_async(ADMIN, contains="已取消，「kaoyu.txt」保留")
+    assert server.errors == []
+
+
+@pytest.mark.asyncio
+async def test_reindex_of_a_corpus_without_text_says_what_to_do_in_chinese(server, library):
+    own, own_wenda = library()
+    (own.corpus_dir / "wanzhou.txt").unlink()
+    (own.corpus_dir / "扫描件.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    async with running(bot_settings(own, server), own_wenda) as application:
+        mark = len(server.calls)
+        server.send_command(ADMIN, "/reindex")
+        summary = await server.wait_for_message_async(ADMIN, contains="没有可读的文本", since=mark)
+        assert "1 个文件无法读取" in summary["text"] and "旧索引继续使用" in summary["text"]
+        assert "No text" not in summary["text"] and "previous index" not in summary["text"]  # no English inside
+        assert application.bot_data[STATE].wenda is own_wenda
+        await ask(server, USER, "渝万高铁何时开工", contains="11月9日")
+    assert server.errors == []
+
+
+@pytest.mark.asyncio
 async def test_a_path_in_the_file_name_cannot_leave_the_corpus_folder(server, library, tmp_path):
     own, own_wenda = library()
     async with running(bot_settings(own, server), own_wenda):
@@ -216,13 +257,13 @@ async def test_wrong_type_too_large_and_unreadable_uploads_are_refused_with_the_
 async def test_others_uploads_are_refused_and_groups_are_not_the_place(server, library, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="bot.telegram")
     own, own_wenda = library()
-    async with running(bot_settings(own, server), own_wenda):
+    async with running(bot_settings(own, server), own_wenda) as application:
         refusal = await upload(server, USER, "kaoyu.txt", NEW_DOCUMENT.encode(), contains="")
         assert refusal["text"] == UPLOAD_ADMIN_ONLY
 
         mark = len(server.calls)
         server.send_document(ADMIN, "kaoyu.txt", NEW_DOCUMENT.encode(), chat_id=GROUP, chat_type="supergroup")
-        await settle(server)
+        await settle(server, application)
         assert texts(server, GROUP, mark) == []  # a document in a group is chatter ...
         server.send_command(ADMIN, "/ask@wenda_test_bot 渝万高铁何时开工", chat_id=GROUP)
         answer = await server.wait_for_message_async(GROUP, contains="11月9日", since=mark)

@@ -20,6 +20,8 @@ import time
 import httpx
 import pytest
 from pydantic import SecretStr
+from telegram import Update
+from telegram.ext import TypeHandler
 
 import bot.telegram
 from bot.answer import Answer, Wenda
@@ -64,10 +66,29 @@ def bot_settings(settings: Settings, server: FakeBotAPI, **changes) -> Settings:
     return settings.model_copy(update={**values, **changes})
 
 
+# Events a test's stand-in work waits for (a gated rebuild, a slow answer): set when the bot under test shuts
+# down, so that a failing test cannot leave a handler waiting for ever.
+GATES: list[threading.Event] = []
+HANDLED = "test:handled"  # bot_data key: ids of the updates every handler group has finished with
+
+
+def gate() -> threading.Event:
+    event = threading.Event()
+    GATES.append(event)
+    return event
+
+
+async def record_handled(update: Update, context) -> None:
+    """The last handler group: by now every handler of the update has run (PTB runs groups in order)."""
+    context.application.bot_data[HANDLED].add(update.update_id)
+
+
 @contextlib.asynccontextmanager
 async def running(settings: Settings, wenda: Wenda, **options):
     """The bot as `serve` runs it (post_init included), polling the fake; always shut down cleanly."""
     application = build_application(settings, wenda, **options)
+    application.bot_data[HANDLED] = set()
+    application.add_handler(TypeHandler(Update, record_handled), group=1_000)
     async with application:
         await application.post_init(application)
         await application.start()
@@ -75,6 +96,9 @@ async def running(settings: Settings, wenda: Wenda, **options):
         try:
             yield application
         finally:
+            for event in GATES:
+                event.set()
+            GATES.clear()
             await application.updater.stop()
             await application.stop()
 
@@ -109,10 +133,14 @@ async def press(server: FakeBotAPI, user: int, message: dict, label: str) -> dic
     return call.params
 
 
-async def settle(server: FakeBotAPI, seconds: float = 0.3) -> None:
-    """Let the bot fetch and handle what was queued (for asserting that nothing was sent)."""
+async def settle(server: FakeBotAPI, application) -> None:
+    """Wait until the bot has fetched every queued update and finished handling it (for asserting that nothing
+    was sent): each update's last handler group has seen it."""
     await asyncio.to_thread(server.wait_delivered)
-    await asyncio.sleep(seconds)
+    queued = {update["update_id"] for update in server._updates}
+    handled = application.bot_data[HANDLED]
+    while not queued <= handled:
+        await asyncio.sleep(0.01)
 
 
 # -- conversations -------------------------------------------------------------------------------
@@ -296,11 +324,11 @@ async def test_stickers_photos_voice_blank_long_and_unknown_commands_get_a_hint(
 
 @pytest.mark.asyncio
 async def test_groups_answer_mentions_replies_and_ask_and_ignore_chatter(server, settings, wenda):
-    async with running(bot_settings(settings, server), wenda):
+    async with running(bot_settings(settings, server), wenda) as application:
         mark = len(server.calls)
         server.send_group_text(USER, GROUP, "渝万高铁何时开工")  # chatter
         server.send_sticker(USER, chat_id=GROUP, chat_type="supergroup")
-        await settle(server)
+        await settle(server, application)
         assert texts(server, GROUP, mark) == []
 
         question = server.send_group_text(USER, GROUP, "渝万高铁何时开工", mention=True)
@@ -325,7 +353,7 @@ async def test_groups_answer_mentions_replies_and_ask_and_ignore_chatter(server,
 
 @pytest.mark.asyncio
 async def test_the_flood_limit_answers_once_then_stays_quiet(server, settings, wenda):
-    async with running(bot_settings(settings, server, questions_per_minute=3), wenda):
+    async with running(bot_settings(settings, server, questions_per_minute=3), wenda) as application:
         mark = len(server.calls)
         for _ in range(5):
             server.send_text(USER, "渝万高铁何时开工")
@@ -333,7 +361,7 @@ async def test_the_flood_limit_answers_once_then_stays_quiet(server, settings, w
         await server.wait_for_async(
             lambda c: sum(m["text"].endswith("互联互通水平") for m in server.sent_messages(USER)) == 3
         )
-        await settle(server)
+        await settle(server, application)
         sent = texts(server, USER, mark)
         assert len(sent) == 4 and sum("问得太快" in text for text in sent) == 1
         await ask(server, OTHER, "渝万高铁何时开工", contains="11月9日")  # other users are not affected
@@ -376,12 +404,12 @@ async def test_a_failing_question_gets_an_apology_and_the_bot_keeps_running(serv
 
 @pytest.mark.asyncio
 async def test_a_slow_question_does_not_hold_up_other_chats(server, settings, wenda):
-    release = threading.Event()
+    release = gate()
     stub = copy.copy(wenda)
 
     def answer(question: str, k=None):
         if "慢" in question:
-            release.wait(10)
+            release.wait()
         return wenda.answer(question.replace("慢", ""), k)
 
     stub.answer = answer
@@ -427,10 +455,11 @@ NEW_QUESTION = "万州烤鱼美食节什么时候开幕？"
 def gated_rebuild(release: threading.Event, fail: Exception | None = None):
     """`rebuild` that reports progress, then waits for `release` (so the test can talk to the bot meanwhile)."""
 
+    GATES.append(release)
+
     def rebuild_when_released(settings, embedder, progress=None, wait=False):
         progress("read", 0, 2)
-        if not release.wait(20):
-            raise TimeoutError("the test never released the rebuild")
+        release.wait()
         if fail is not None:
             raise fail
         return rebuild(settings, embedder, progress, wait)
