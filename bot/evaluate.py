@@ -196,6 +196,24 @@ def run_questions(wenda: Wenda, questions: list[Question], kind: str, k: int) ->
     return outcomes
 
 
+def reading_alone(wenda: Wenda, questions: list[Question]) -> dict[str, float]:
+    """The reader's exact match and F1 with each question's gold paragraph given: it reads every window of that
+    paragraph (no retrieval), as it reads the windows of the best article when answering."""
+    windows: dict[str, list[str]] = {}
+    for passage in wenda.index.passages:
+        windows.setdefault(passage.doc_id, []).append(passage.text)
+    exact = f1 = 0.0
+    scored = [q for q in questions if q.answerable and q.gold_doc in windows]
+    for question in scored:
+        texts = windows[question.gold_doc]
+        spans = wenda.reader.read(question.question, texts)
+        prediction = texts[spans[0].text][spans[0].start : spans[0].end] if spans else ""
+        exact += max(exact_match(prediction, gold) for gold in question.answers)
+        f1 += max(char_f1(prediction, gold) for gold in question.answers)
+    count = len(scored) or 1
+    return {"reader_exact_match": exact / count, "reader_f1": f1 / count}
+
+
 def score(outcomes: list[Outcome], kind: str) -> Report:
     answerable = [o for o in outcomes if o.question.answerable]
     ranks = [o.rank for o in answerable]
@@ -261,6 +279,8 @@ def format_report(report: Report, verbose: bool = False) -> str:
         "abstention_precision": "abstention precision",
         "abstention_recall": "abstention recall",
         "median_ms": "median answer ms",
+        "reader_exact_match": "reading alone: exact match",
+        "reader_f1": "reading alone: F1",
         "questions": "questions",
         "answerable": "answerable",
     }

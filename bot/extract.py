@@ -203,6 +203,11 @@ def _enumeration_spans(sentence: str, folded: str) -> list[tuple[int, int]]:
     return spans
 
 
+def enumeration_spans(text: str) -> list[tuple[int, int]]:
+    """Where text lists things joined by 、 (`万州、达州、开州、梁平、云阳`): `(start, end)` of each list."""
+    return _enumeration_spans(text, fold(text))
+
+
 def _organisation_spans(folded: str, question: str) -> list[tuple[int, int]]:
     """Runs of organisation names (not the ones the question names), joined by 与/和/、."""
     asked = [match.group() for match in ORGANISATION_RE.finditer(question) if len(match.group()) >= 5]
@@ -257,26 +262,33 @@ def _names(folded: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(names)
 
 
+def typed_candidates(info: QuestionInfo, folded: str) -> list[tuple[int, int]]:
+    """Where folded text holds a date or time (a time question) or a number with the asked unit (a quantity
+    question): `(start, end)` of each; nothing for other questions."""
+    if info.kind == TIME:
+        return (
+            [m.span() for m in DATE_RE.finditer(folded)]
+            or [m.span() for m in TIME_EXPRESSION_RE.finditer(folded)]
+            or [m.span() for m in EVENT_TIME_RE.finditer(folded)]
+        )
+    if info.kind == QUANTITY and (ordinal := re.search(r"第几([\u4e00-\u9fff])", info.folded)):
+        return [m.span() for m in re.finditer(rf"第{NUMBER}{ordinal.group(1)}", folded)]  # 第几区 -> 第三区
+    if info.kind == QUANTITY:
+        candidates = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]
+        if not candidates and info.unit == "个":
+            candidates = [(s, e) for s, e, ok in _quantity_spans(folded, CLASSIFIERS) if ok]
+        return candidates
+    return []
+
+
 def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
     """The span of `sentence` that answers the question, or None when none of the asked type is there.
 
     Several candidates: the one whose clause shares most of the question's words wins, then the first.
     """
     folded = fold(sentence)
-    candidates: list[tuple[int, int]] = []
-    if info.kind == TIME:
-        candidates = (
-            [m.span() for m in DATE_RE.finditer(folded)]
-            or [m.span() for m in TIME_EXPRESSION_RE.finditer(folded)]
-            or [m.span() for m in EVENT_TIME_RE.finditer(folded)]
-        )
-    elif info.kind == QUANTITY and (ordinal := re.search(r"第几([\u4e00-\u9fff])", info.folded)):
-        candidates = [m.span() for m in re.finditer(rf"第{NUMBER}{ordinal.group(1)}", folded)]  # 第几区 -> 第三区
-    elif info.kind == QUANTITY:
-        candidates = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]
-        if not candidates and info.unit == "个":
-            candidates = [(s, e) for s, e, ok in _quantity_spans(folded, CLASSIFIERS) if ok]
-    elif info.kind == ENTITY and info.person:
+    candidates: list[tuple[int, int]] = typed_candidates(info, folded)
+    if info.kind == ENTITY and info.person:
         candidates = _person_spans(folded, info.folded)
     elif info.kind in (LIST, ENTITY):
         if info.kind == ENTITY:

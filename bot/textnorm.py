@@ -63,6 +63,11 @@ def to_traditional(text: str | None) -> str | None:
     return _s2t().convert(text) if text else text
 
 
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified, nothing else changed (`fold` also narrows and lowers)."""
+    return _t2s().convert(text)
+
+
 @lru_cache(maxsize=4096)
 def is_traditional(text: str) -> bool:
     """Whether the text uses traditional characters (folding changes some CJK character)."""

@@ -36,7 +36,7 @@ def test_a_neighbouring_window_of_the_same_article_competes_and_the_title_counts
     assert sentence == "属肉食性，以甲壳类、头足类和小鱼为食。"
     assert hit.passage is neighbour
     # The sentence does not repeat the fish's name, but the document's title names it: not "not found".
-    assert cover >= settings.min_sentence_coverage
+    assert cover >= settings.model_copy(update={"reader": "rules"}).thresholds()["min_sentence_coverage"]
 
 
 def test_another_articles_passage_lends_no_sentence_however_well_it_ranks(wenda):
