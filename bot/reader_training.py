@@ -431,17 +431,18 @@ class Trainer:
         options = self.options
         per_epoch = math.ceil(len(examples) / options.batch)
         total = int(per_epoch * options.epochs)
-        if max_steps is not None:
-            total = min(total, max_steps)
+        # max_steps stops the run early without changing its schedule: those steps are the full run's first
+        # ones (a rerun without it goes on from there), so a short run checks that training reproduces.
+        stop = total if max_steps is None else min(total, max_steps)
         self.network.train()
         last_checkpoint = time.monotonic()
-        bar = tqdm(total=total, initial=self.progress.step, desc="training the reader", unit="step", dynamic_ncols=True)
+        bar = tqdm(total=stop, initial=self.progress.step, desc="training the reader", unit="step", dynamic_ncols=True)
         with log_file.open("a", encoding="utf-8") as log_out:
-            while self.progress.step < total:
+            while self.progress.step < stop:
                 epoch, offset = divmod(self.progress.step, per_epoch)
                 order = batches(examples, options.batch, options.seed + epoch)
                 for batch_indices in order[offset:]:
-                    if self.progress.step >= total:
+                    if self.progress.step >= stop:
                         break
                     started = time.monotonic()
                     for group in self.optimiser.param_groups:
@@ -463,7 +464,7 @@ class Trainer:
                     if time.monotonic() - last_checkpoint >= checkpoint_seconds:
                         self.save_checkpoint()
                         last_checkpoint = time.monotonic()
-                    if self.progress.step % per_epoch == 0 or self.progress.step == total:
+                    if self.progress.step % per_epoch == 0 or self.progress.step == stop:
                         if validation is not None:
                             figures = validate(self, validation)
                             figures.update(step=self.progress.step, epoch=epoch + 1, seconds=round(self.progress.seconds, 1))
