@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--focus", default="0", help="READER_FOCUS_CHARS values, comma-separated (0 = whole windows)")
     parser.add_argument("--lexical", default="3", help="READER_LEXICAL_WEIGHT values, comma-separated")
     parser.add_argument("--typed", default="0", help="READER_TYPE_WEIGHT values, comma-separated")
+    parser.add_argument("--terms", default="0", help="READER_QUESTION_TERMS values (0, 1), comma-separated")
     parser.add_argument("--squad", type=Path, help="a SQuAD-format file instead of the validation split")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
     args = parser.parse_args()
@@ -56,6 +57,7 @@ def main() -> None:
     from bot.embedding import Embedder
     from bot.evaluate import char_f1, exact_match, read_squad, squad_index
     from bot.reader import load_reader
+    from bot.textnorm import has_cjk
 
     paragraphs, questions = read_squad(args.squad) if args.squad else validation_set()
     questions = [q for q in questions if q.answerable][: args.limit or None]
@@ -69,17 +71,18 @@ def main() -> None:
     for weights in args.weights:
         for dtype in args.dtype.split(","):
             reader = load_reader(Path(weights) if weights else None, dtype)
-            grid = itertools.product(*([float(n) for n in values.split(",")] for values in (args.windows, args.focus, args.lexical, args.typed)))
-            for windows, focus, lexical, typed in grid:
+            grid = itertools.product(*([float(n) for n in values.split(",")] for values in (args.windows, args.focus, args.lexical, args.typed, args.terms)))
+            for windows, focus, lexical, typed, terms in grid:
                 windows, focus = int(windows), int(focus)
                 update = {
                     "reader_windows": windows, "reader_focus_chars": focus, "reader_lexical_weight": lexical,
-                    "reader_type_weight": typed,
+                    "reader_type_weight": typed, "reader_question_terms": bool(terms),
                 }
                 wenda = Wenda(settings.model_copy(update=update), embedder, index, reader)
                 wenda.answer(questions[0].question)  # warm up
                 exact = f1 = 0.0
                 reads, totals = [], []
+                by_language: dict[bool, list[float]] = {True: [], False: []}
                 for question in questions:
                     started = time.perf_counter()
                     answer = wenda.answer(question.question, 5)
@@ -87,7 +90,8 @@ def main() -> None:
                     reads.append(answer.timings.get("read", 0.0))
                     prediction = answer.answer or ""
                     exact += max(exact_match(prediction, gold) for gold in question.answers)
-                    f1 += max(char_f1(prediction, gold) for gold in question.answers)
+                    f1 += (best := max(char_f1(prediction, gold) for gold in question.answers))
+                    by_language[has_cjk(question.question)].append(best)
                 row = {
                     "weights": weights or "shipped",
                     "layers": reader.meta["layers"],
@@ -96,6 +100,9 @@ def main() -> None:
                     "focus": focus,
                     "lexical": lexical,
                     "typed": typed,
+                    "terms": bool(terms),
+                    "f1_chinese_questions": round(float(np.mean(by_language[True] or [0.0])), 4),
+                    "f1_other_questions": round(float(np.mean(by_language[False] or [0.0])), 4),
                     "questions": len(questions),
                     "exact_match": round(exact / len(questions), 4),
                     "f1": round(f1 / len(questions), 4),

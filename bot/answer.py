@@ -351,7 +351,10 @@ class Wenda:
         windows = [hit for hit in pool if hit.passage.article == best.passage.article][: self.settings.reader_windows]
         parts = [self.focus(hit.passage.text, words) for hit in windows]
         texts = [hit.passage.text[start:end] for hit, (start, end) in zip(windows, parts)]
-        spans = self.reader.read(question, texts, top=READER_CANDIDATES)
+        asked = question
+        if self.settings.reader_question_terms and not info.chinese and words:
+            asked = f"{question} {' '.join(words)}"
+        spans = self.reader.read(asked, texts, top=READER_CANDIDATES)
         if not spans:  # windows without a character to answer with
             return Reading(best.passage.text.strip(), best.passage.text.strip(), best, float("-inf"), 0.0)
         # Each candidate span's sentence, and how well it matches the question's words (see `relevance`).

@@ -69,7 +69,11 @@ def run_repl(wenda: Wenda, settings: Settings) -> int:
     _setup_readline()
     k = settings.top_k
     index = wenda.index
-    print(f"wenda repl · {len(index.documents)} documents, {len(index)} passages · :help for commands")
+    documents, passages = len(index.documents), len(index)
+    print(
+        f"wenda repl · {documents} document{'s' * (documents != 1)}, {passages} passage{'s' * (passages != 1)}"
+        " · :help for commands"
+    )
     while True:
         try:
             line = input("问> ").strip()

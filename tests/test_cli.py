@@ -45,6 +45,13 @@ def test_ask_prints_the_answer_then_its_sentence_and_source(cli_env):
     assert lines[2] == "  — wanzhou-2020-12 · 构筑立体交通枢纽 提升互联互通水平"
 
 
+def test_repl_answers_with_its_evidence_and_counts_in_words(cli_env):
+    result = wenda(["repl"], cli_env, stdin="渝万高铁何时开工\n:quit\n")
+    assert result.returncode == 0, result.stderr
+    assert "wenda repl · 1 document, " in result.stdout  # not "1 documents"
+    assert "答: 11月9日" in result.stdout and "reader margin +" in result.stdout
+
+
 def test_ask_reads_questions_from_stdin_one_per_line(cli_env):
     stdin = "渝万高铁何时开工\n\n三峡综合物流枢纽初期投资多少钱？\n北京冬奥会什么时候开幕？\n"
     result = wenda(["ask", "--json"], cli_env, stdin=stdin)
