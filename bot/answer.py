@@ -218,7 +218,7 @@ class Reading:
     hit: Hit
     margin: float
     sentence_coverage: float
-    typed: bool | None = None  # for a time or quantity question: whether the answer is a date / number of the asked unit
+    typed: bool | None = None  # time, quantity or list question: whether the answer is a date, number of the unit, enumeration
 
 
 READ_DEFAULT: Any = object()  # Wenda's reader argument when not given: the one the settings name

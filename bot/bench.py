@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.cjk import is_ideograph
 from bot.config import EMBEDDED_MODEL, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +211,7 @@ def _breaks_tokens(char: str) -> bool:
     from bot.textnorm import fold
 
     folded = fold(char)
-    return not ("\u3400" <= folded <= "\u9fff" or "\uf900" <= folded <= "\ufaff" or folded.isalnum() or folded == ".")
+    return not (is_ideograph(folded) or folded.isalnum() or folded == ".")
 
 
 @dataclass

@@ -149,7 +149,7 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     # What needs no model is checked before it loads (seconds): the corpus folder, and that it has documents
     # when there is no index to answer from.
     _require_corpus(settings, need_documents=False)
-    from bot.index import Index, IndexDamaged, IndexError_, IndexMissing, clean_leftovers, corpus_changes, current_build
+    from bot.index import Index, IndexDamaged, IndexUnusable, IndexMissing, clean_leftovers, corpus_changes, current_build
 
     if current_build(settings.index_dir) is None:
         _require_corpus(settings)
@@ -169,11 +169,11 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
             print(f"{error.problem}: rebuilding it from {settings.corpus_dir} ...", file=sys.stderr)
         index, report = _build(settings, embedder, quiet)
         _print_report(report)
-    except IndexError_ as error:
+    except IndexUnusable as error:
         raise UserError(str(error)) from error
     try:
         index.check_settings(settings)
-    except IndexError_ as error:
+    except IndexUnusable as error:
         raise UserError(str(error)) from error
     changes = corpus_changes(index.manifest, settings.corpus_dir)
     if any(changes.values()):

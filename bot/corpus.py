@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.cjk import is_cjk
 from bot.loaders import SUPPORTED_SUFFIXES, UnreadableDocument, load_text
 
 # A sentence or clause may end with these; a block ending otherwise continues after a blank line.
@@ -30,20 +31,6 @@ MARKDOWN_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 HEADLINE_FORBIDDEN = "。！？!?，、,；;：:"
 HEADLINE_MAX_LINES = 3
 HEADLINE_MAX_CHARS = 40
-
-
-def is_cjk(char: str) -> bool:
-    """True for Chinese characters and the punctuation that sits between them without spaces."""
-    code = ord(char)
-    return (
-        0x3400 <= code <= 0x9FFF  # CJK unified ideographs (+ extension A)
-        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
-        or 0x20000 <= code <= 0x3FFFF  # extensions B and later
-        or 0x3000 <= code <= 0x303F  # CJK punctuation: 。、「」
-        or 0xFF00 <= code <= 0xFFEF  # full-width forms: ，！（）
-        or 0x2150 <= code <= 0x218F  # number forms: Ⅱ
-        or char in "“”‘’…—·"
-    )
 
 
 def _space_is_noise(before: str, after: str) -> bool:
@@ -341,6 +328,5 @@ __all__ = [
     "corpus_files",
     "doc_id_for",
     "file_digest",
-    "is_cjk",
     "read_document",
 ]

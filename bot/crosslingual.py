@@ -85,6 +85,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.cjk import IDEOGRAPHS
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when the cached reverse index changes shape or content
@@ -138,7 +140,7 @@ ALIASES = {
 BRITISH = ((r"tre$", "ter"), (r"our$", "or"), (r"ise$", "ize"), (r"ised$", "ized"), (r"ising$", "izing"),
            (r"yse$", "yze"), (r"ogue$", "og"))
 
-_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+_CJK = IDEOGRAPHS
 _CJK_RE = re.compile(f"^[{_CJK}]+$")
 _LINE_RE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN_RE = re.compile(r"\([^()]*\)")
@@ -450,7 +452,6 @@ class Candidate:
     term: str
     score: float
     positions: tuple[int, ...]  # question content words it translates
-    english: str  # the gloss it came from
     pinyin: bool = False  # found by the pinyin fallback
     phrase: bool = False  # a whole gloss of two or more words, found word for word in the question
     scattered: bool = False  # its words are apart or out of order in the question
@@ -461,10 +462,6 @@ class Translation:
     words: list[str]  # the question's content words, as written
     lemmas: list[str]
     candidates: list[Candidate] = field(default_factory=list)  # best first, unfiltered
-
-    def untranslated(self) -> list[str]:
-        covered = {p for c in self.candidates for p in c.positions}
-        return [w for i, w in enumerate(self.words) if i not in covered]
 
 
 def _load_or_build(cache_dir: Path | None) -> ReverseIndex:
@@ -591,7 +588,7 @@ class EnglishToChinese:
                     continue
                 for rank, term in enumerate(self.pinyin_terms(word, known)):
                     if term not in best:
-                        best[term] = Candidate(term, 1.0 / (1 + rank), (position,), word.lower(), pinyin=True)
+                        best[term] = Candidate(term, 1.0 / (1 + rank), (position,), pinyin=True)
         translation = Translation(every.words, every.lemmas)
         translation.candidates = sorted(best.values(), key=lambda c: (-c.score, c.term))
         return translation
@@ -645,7 +642,7 @@ class EnglishToChinese:
             term = index.headwords[word_id]
             if term in best and score <= best[term].score:
                 continue
-            best[term] = Candidate(term, score, tuple(sorted(positions)), " ".join(gloss),
+            best[term] = Candidate(term, score, tuple(sorted(positions)),
                                    phrase=in_order and covered == len(gloss) > 1, scattered=covered > 1 and not in_order)
         # A word inside a phrase the question spells out (`high speed rail`) is not also part of a
         # scattered match (`speed ... date` -> 速配 'speed dating').

@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.question import CLASSIFIERS, CURRENCIES, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
+from bot.question import CLASSIFIER_WORDS, CLASSIFIERS, CURRENCIES, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
 from bot.synonyms import mentions
 from bot.textnorm import fold
 
-DIGITS = r"[0-9〇零一二三四五六七八九十百千两]"
 NUMBER = r"(?:\d+(?:\.\d+)?|[〇零一二三四五六七八九十百千两]+)"
 CN_NUMERAL = "〇零一二三四五六七八九十"
 # A reign's year with its Gregorian year: 清同治十二年(1873年), 正德五年（1510年）十月, 在永禄5年（1562年）; the reign's
@@ -39,6 +38,7 @@ UNITS = (
     "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
     "种|处|股|层|场|度"
 )
+UNITS += "".join(f"|{word}" for word in CLASSIFIER_WORDS if word not in UNITS.split("|"))  # 部, 本, 支, 枚 …
 QUANTITY_RE = re.compile(
     rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:(?:{UNITS})?[-－~～至到]{NUMBER}(?:,\d{{3}})*)?(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
 )
@@ -68,7 +68,6 @@ LOCATED_RE = re.compile(
 )
 PLACE_END = set("省市区县镇乡村州岛国山")
 
-CLAUSE_RE = re.compile(r"[^，。；！？,;!?]+")
 CONNECTORS = "与和及、以及"
 # Words that join the last two items of an enumeration.
 CONNECTOR_WORDS = {"及", "和", "与", "以及", "或", "或者"}
@@ -83,7 +82,6 @@ class Span:
     start: int
     end: int
     text: str
-    typed: bool  # a span of the asked type (False: the whole sentence as a fallback)
 
 
 @lru_cache(maxsize=4096)
@@ -187,7 +185,7 @@ def _trim_item(item: str, longest: int, keep_end: bool) -> str:
     return "".join(reversed(taken) if keep_end else taken)
 
 
-def _enumeration_spans(sentence: str, folded: str) -> list[tuple[int, int]]:
+def _enumeration_spans(folded: str) -> list[tuple[int, int]]:
     spans = []
     for match in ENUMERATION_RE.finditer(folded):
         items = match.group().split("、")
@@ -205,7 +203,7 @@ def _enumeration_spans(sentence: str, folded: str) -> list[tuple[int, int]]:
 
 def enumeration_spans(text: str) -> list[tuple[int, int]]:
     """Where text lists things joined by 、 (`万州、达州、开州、梁平、云阳`): `(start, end)` of each list."""
-    return _enumeration_spans(text, fold(text))
+    return _enumeration_spans(fold(text))
 
 
 def _organisation_spans(folded: str, question: str) -> list[tuple[int, int]]:
@@ -293,7 +291,7 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
     elif info.kind in (LIST, ENTITY):
         if info.kind == ENTITY:
             candidates = _organisation_spans(folded, info.folded)
-        candidates = candidates or _enumeration_spans(sentence, folded)
+        candidates = candidates or _enumeration_spans(folded)
     elif info.kind == PLACE:
         # A located place counts where its clause is about the question (李晨毕业于哪儿 is not answered by
         # `出生于北京`); else any name ending like a place.
@@ -317,7 +315,7 @@ def extract(info: QuestionInfo, sentence: str, words: list[str]) -> Span | None:
     # Equal scores: the span whose own clause holds more of the question (`1992年被列为中国名校，2005年获“中国百强
     # 中学”称号`: both dates see 称号 in the clause after them), then the first.
     _, start, end = max(scored, key=lambda item: (item[0], _context_score(folded, item[1], item[2], words), -item[1]))
-    return Span(start, end, sentence[start:end], True)
+    return Span(start, end, sentence[start:end])
 
 
 def requires_span(info: QuestionInfo) -> bool:

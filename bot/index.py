@@ -53,7 +53,7 @@ Progress = Callable[[str, int, int], None]
 """Called as `progress(stage, done, total)` while building."""
 
 
-class IndexError_(RuntimeError):
+class IndexUnusable(RuntimeError):
     """Base for index problems a user can act on: `problem` says what is wrong, `remedy` what to do,
     and the message is both (`The index file … is missing: run 'wenda index' to rebuild.`)."""
 
@@ -65,25 +65,25 @@ class IndexError_(RuntimeError):
         super().__init__(f"{problem}: {self.remedy}")
 
 
-class IndexMissing(IndexError_):
+class IndexMissing(IndexUnusable):
     remedy = "run 'wenda index' to build one."
 
 
-class IndexMismatch(IndexError_):
+class IndexMismatch(IndexUnusable):
     """The index was built with other settings (model, format) than the ones in force."""
 
 
-class IndexDamaged(IndexError_):
+class IndexDamaged(IndexUnusable):
     """Files are missing, truncated or do not match their checksums."""
 
 
-class IndexBusy(IndexError_):
+class IndexBusy(IndexUnusable):
     """Another process is building the index."""
 
     remedy = "try again when it is done."
 
 
-class EmptyCorpus(IndexError_):
+class EmptyCorpus(IndexUnusable):
     """The corpus folder holds no readable text; nothing was written. `skipped`: the files that could not be read."""
 
     remedy = "add .txt, .md, .docx, .pdf or .html files."
@@ -239,7 +239,7 @@ class Index:
         if not self.passages:
             return []
         bm25_all = self.bm25_scores(lexical_tokens(query_text))
-        dense_rows, dense_top = self.dense_search(query_vector, candidates)
+        dense_rows, _ = self.dense_search(query_vector, candidates)
         n_lexical = min(candidates, len(bm25_all))
         lexical_rows = np.argpartition(-bm25_all, n_lexical - 1)[:n_lexical]
         lexical_rows = lexical_rows[bm25_all[lexical_rows] > 0]

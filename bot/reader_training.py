@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.cjk import has_chinese
 from bot.reader import MAX_ANSWER_TOKENS, Encoded, base_digest, best_spans, build_network, encode, save_weights
 from bot.textnorm import fold, lexical_tokens
 
@@ -137,7 +138,7 @@ def is_held_out(question: Question) -> bool:
 
 
 def is_chinese(text: str) -> bool:
-    return any("\u4e00" <= char <= "\u9fff" for char in text[:100])
+    return has_chinese(text[:100])
 
 
 def windows_of(context: str, options: Options) -> list[tuple[int, int, str]]:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from bot.corpus import is_cjk
+from bot.cjk import has_chinese, is_cjk, is_ideograph
 
 # Roman numerals stay single characters (NFKC would turn Ⅱ into II and change lengths).
 _KEEP = set("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ")
@@ -76,7 +76,8 @@ def is_traditional(text: str) -> bool:
 
 
 def has_cjk(text: str) -> bool:
-    return any(is_cjk(char) and "\u3400" <= char for char in text)
+    """Whether the text holds a Chinese character (full-width punctuation alone does not count)."""
+    return has_chinese(text)
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -101,7 +102,7 @@ def lexical_tokens(text: str) -> list[str]:
     length = len(folded)
     while position < length:
         char = folded[position]
-        if "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or char in _KEEP:
+        if is_ideograph(char) or char in _KEEP:
             run.append(char)
             position += 1
             continue

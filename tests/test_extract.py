@@ -111,3 +111,24 @@ def test_spans_in_encyclopedia_sentences(question, sentence, answer):
 
 def test_traditional_sentence_keeps_its_characters():
     assert span("渝萬高鐵何時開工？", "１１月９日，渝萬高鐵正式開工建設。") == "１１月９日"
+
+
+@pytest.mark.parametrize(
+    "question, sentence, expected",
+    [
+        ("联赛共有几支球队？", "联赛共有16支球队参加。", "16支"),
+        ("馆里有多少枚古钱币？", "馆里收藏古钱币3000枚。", "3000枚"),
+        ("村里有几口水井？", "村里共有4口水井。", "4口"),
+        ("图书馆藏书多少册？", "图书馆藏书12万册。", "12万册"),
+    ],
+)
+def test_every_classifier_counts_as_a_unit(question, sentence, expected):
+    assert span(question, sentence) == expected
+
+
+def test_one_list_of_classifiers_feeds_question_units_and_answer_spans():
+    from bot.extract import UNITS
+    from bot.question import CLASSIFIER_WORDS, COUNTERS
+
+    for word in CLASSIFIER_WORDS:
+        assert word in UNITS.split("|") and word in COUNTERS.split("|"), word
