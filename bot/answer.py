@@ -230,7 +230,7 @@ class Wenda:
     def __init__(self, settings: Settings, embedder: Any, index: Index, reader: Any = READ_DEFAULT):
         self.settings = settings
         self.embedder = embedder
-        self.index = index
+        self._index = index
         if reader is READ_DEFAULT:
             reader = None
             if settings.reader == "model":
@@ -242,6 +242,22 @@ class Wenda:
         self._translator: EnglishToChinese | None = None
         self._translator_lock = threading.Lock()
         self._known: tuple[Index, Any] | None = None
+
+    @property
+    def index(self) -> Index:
+        """The index this pipeline answers from; another index gets another pipeline (`with_index`)."""
+        return self._index
+
+    def with_index(self, index: Index) -> "Wenda":
+        """A pipeline answering from another index (after /reindex): the same settings, models and English
+        dictionary; its own answer cache and corpus vocabulary. Nothing that belongs to an index is
+        shared, so questions in flight on this pipeline finish on its index, and its answers stay its."""
+        fresh = Wenda(self.settings, self.embedder, index, self.reader)
+        with self._translator_lock:
+            if self._translator is None:
+                self._translator = EnglishToChinese(cache_dir=self.settings.cache_dir())
+            fresh._translator = self._translator  # the dictionary belongs to no index; loaded once
+        return fresh
 
     def warm_up(self) -> None:
         """Load what the first questions would otherwise wait for: jieba's dictionary and its part-of-speech
@@ -494,12 +510,12 @@ class Wenda:
         """Answer one question: from the answer cache when it was asked moments ago, else from the index."""
         started = time.perf_counter()
         cache = self.answer_cache
-        index, key = self.index, (question.strip(), k or self.settings.top_k, id(self.settings))
-        cached = cache.get(key, index)
+        key = (question.strip(), k or self.settings.top_k)
+        cached = cache.get(key)
         if cached is not None:
             return replace(cached, hits=list(cached.hits), timings={"cached": 1.0, "total": time.perf_counter() - started})
         answer = self._answer(question, k)
-        cache.put(key, index, answer)
+        cache.put(key, answer)
         return answer
 
     def _answer(self, question: str, k: int | None = None) -> Answer:

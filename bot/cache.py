@@ -19,7 +19,6 @@ import os
 import re
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
@@ -136,9 +135,9 @@ class AnswerCache:
     """Recent answers by question: an identical question asked again within `seconds` gets the same
     answer without a search. Holds at most `size` answers, dropping the least recently used.
 
-    Answers belong to one index (held weakly): asked with another one (after /reindex) the cache
-    empties itself, and an answer computed on an index that has meanwhile been replaced is not kept.
-    Thread-safe (the bot answers in worker threads).
+    One pipeline, one index, one cache (`Wenda.with_index` gives a new index a new cache), so an
+    answer is never served from an index it was not computed on. Thread-safe (the bot answers in
+    worker threads).
     """
 
     def __init__(self, size: int, seconds: float, clock: Callable[[], float] = time.monotonic):
@@ -148,7 +147,6 @@ class AnswerCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-        self._owner: weakref.ref | None = None
         self._lock = threading.Lock()
 
     @property
@@ -158,21 +156,11 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _adopt(self, owner: Any) -> bool:
-        """Make `owner` the index the entries belong to (emptying them if it is another); under the lock."""
-        current = self._owner() if self._owner is not None else None
-        if current is owner:
-            return True
-        self._entries.clear()
-        self._owner = weakref.ref(owner)
-        return False
-
-    def get(self, key: Hashable, owner: Any) -> Any | None:
-        """The answer cached for `key` on index `owner`, or None (absent, expired or for another index)."""
+    def get(self, key: Hashable) -> Any | None:
+        """The answer cached for `key`, or None (absent or expired)."""
         if not self.enabled:
             return None
         with self._lock:
-            self._adopt(owner)
             entry = self._entries.get(key)
             if entry is not None and self.clock() - entry[0] <= self.seconds:
                 self._entries.move_to_end(key)
@@ -183,15 +171,11 @@ class AnswerCache:
             self.misses += 1
             return None
 
-    def put(self, key: Hashable, owner: Any, value: Any) -> None:
-        """Keep `value` as the answer for `key` on index `owner` (dropped if that index is no longer current)."""
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep `value` as the answer for `key`."""
         if not self.enabled:
             return
         with self._lock:
-            current = self._owner() if self._owner is not None else None
-            if current is not None and current is not owner:
-                return  # computed on an index replaced meanwhile
-            self._adopt(owner)
             self._entries[key] = (self.clock(), value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:

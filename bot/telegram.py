@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import functools
 import html
 import logging
@@ -951,9 +950,7 @@ async def rebuild_with_progress(
         log.exception("Rebuilding the index failed; the old index keeps serving")
         summary = f"重建索引失败，旧索引继续使用。请查看服务器日志（{escape(excerpt(type(error).__name__, 100))}）。"
     else:
-        fresh = copy.copy(state.wenda)  # questions in flight keep the old pipeline and its index
-        fresh.index = index
-        state.wenda = fresh
+        state.wenda = state.wenda.with_index(index)  # questions in flight keep the old pipeline and its index
         switched = True
         summary = format_rebuilt(report)
         log.info(

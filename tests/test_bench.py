@@ -120,38 +120,24 @@ class Clock:
         return self.now
 
 
-class Owner:
-    """Stands in for an Index (held weakly by the cache)."""
-
-
 def test_answer_cache_hits_expires_and_evicts():
-    clock, index = Clock(), Owner()
+    clock = Clock()
     cache = AnswerCache(size=2, seconds=60, clock=clock)
-    assert cache.get("q1", index) is None
-    cache.put("q1", index, "a1")
+    assert cache.get("q1") is None
+    cache.put("q1", "a1")
     clock.now = 59
-    assert cache.get("q1", index) == "a1"
+    assert cache.get("q1") == "a1"
     clock.now = 121  # 62 s after it was computed
-    assert cache.get("q1", index) is None
-    cache.put("q1", index, "a1")
-    cache.put("q2", index, "a2")
-    assert cache.get("q1", index) == "a1"  # q1 is now the most recently used
-    cache.put("q3", index, "a3")
-    assert cache.get("q2", index) is None and cache.get("q1", index) == "a1" and len(cache) == 2
+    assert cache.get("q1") is None
+    cache.put("q1", "a1")
+    cache.put("q2", "a2")
+    assert cache.get("q1") == "a1"  # q1 is now the most recently used
+    cache.put("q3", "a3")
+    assert cache.get("q2") is None and cache.get("q1") == "a1" and len(cache) == 2
     assert (cache.hits, cache.misses) == (3, 3)
-
-
-def test_answer_cache_belongs_to_one_index():
-    old, new = Owner(), Owner()
-    cache = AnswerCache(size=10, seconds=60)
-    cache.put("q", old, "old answer")
-    assert cache.get("q", new) is None  # a new index empties the cache
-    cache.put("q", old, "computed on the old index meanwhile")
-    assert cache.get("q", new) is None and len(cache) == 0
-    assert AnswerCache(size=0, seconds=60).get("q", old) is None
     off = AnswerCache(size=0, seconds=60)
-    off.put("q", old, "a")
-    assert len(off) == 0
+    off.put("q", "a")
+    assert len(off) == 0 and off.get("q") is None
 
 
 @pytest.mark.slow
@@ -165,8 +151,11 @@ def test_wenda_answers_a_repeated_question_from_the_cache(wenda, settings, embed
     assert (again.answer, again.sentence, again.found) == (first.answer, first.sentence, first.found)
     assert again.hits == first.hits and again.hits is not first.hits
     assert "cached" not in own.answer("渝万高铁何时开工？", k=2).timings  # another k is another question
-    own.index = Index(wenda.index.passages, wenda.index.vectors, wenda.index.bm25, wenda.index.manifest)
-    assert "cached" not in own.answer("渝万高铁何时开工？").timings  # a new index is never served old answers
+    fresh = own.with_index(Index(wenda.index.passages, wenda.index.vectors, wenda.index.bm25, wenda.index.manifest))
+    assert "cached" not in fresh.answer("渝万高铁何时开工？").timings  # a new index is never served old answers
+    assert own.answer("渝万高铁何时开工？").timings["cached"]  # the old pipeline keeps its own
+    assert fresh.reader is own.reader and fresh.translator()[0] is own.translator()[0]  # models loaded once
+    assert fresh.answer_cache is not own.answer_cache and fresh.index is not own.index
     off = Wenda(settings.model_copy(update={"answer_cache_size": 0}), embedder, wenda.index)
     off.answer("渝万高铁何时开工？")
     assert "cached" not in off.answer("渝万高铁何时开工？").timings
