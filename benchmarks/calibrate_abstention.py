@@ -38,7 +38,7 @@ def gather() -> None:
             answer = wenda.answer(question.question, 5)
             label = question.answerable if answerable is None else answerable
             # Re-run the sentence choice so the record holds the sentence even when not found.
-            record = dict(answer.evidence, set=name, id=question.id, answerable=label, question=question.question)
+            record = dict(answer.evidence.figures() if answer.evidence else {}, set=name, id=question.id, answerable=label, question=question.question)
             if label:
                 from bot.answer import analyse, content_words
 

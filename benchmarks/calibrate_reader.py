@@ -48,7 +48,7 @@ def gather() -> None:
 
     def emit(wenda: Wenda, question: str, answerable: bool, golds: list[str], source: str) -> None:
         answer = wenda.answer(question, 5)
-        evidence = {key: value for key, value in answer.evidence.items() if isinstance(value, (int, float, bool, str))}
+        evidence = answer.evidence.figures() if answer.evidence else {}
         f1 = max((char_f1(answer.answer or "", gold) for gold in golds), default=0.0)
         print(json.dumps({"source": source, "question": question, "answerable": answerable, "f1": f1, **evidence}, ensure_ascii=False), flush=True)
 

@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -64,7 +64,27 @@ CATAPHORA_FOLLOWING = 2
 CLAUSE_END_RE = re.compile(r"[；;][”’」』）)]*$")
 
 # Characters of question words carry no evidence about which sentence answers.
-QUESTION_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
+QUESTION_WORD_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The figures behind an answer's `found`, for `decide`, the REPL, eval and calibration."""
+
+    kind: str  # the question's type (time, quantity, ...)
+    chinese: bool  # asked in Chinese (else the foreign thresholds apply)
+    dense: float  # cosine of question and best passage
+    coverage: float  # IDF-weighted share of the question's words in the best passage (translated, for English)
+    sentence_coverage: float = 0.0  # the same share in the answer's sentence and its document's title
+    reader_margin: float | None = None  # the reader's best span above its window's "no answer"; None: READER=rules
+    typed_span: bool | None = None  # whether the answer is of the asked type (None: the question asks none)
+    requires_span: bool = False  # READER=rules: no typed span means no answer (dates, numbers)
+    reader_ms: float = 0.0  # time to read (or choose the sentence)
+    reason: str = ""  # decide's verdict, in words
+
+    def figures(self) -> dict[str, Any]:
+        """The set fields as a dict (for JSON lines)."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 @dataclass
@@ -78,7 +98,7 @@ class Answer:
     hits: list[Hit]
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
-    evidence: dict[str, Any] = field(default_factory=dict)  # the figures behind `found`, for the REPL and eval
+    evidence: Evidence | None = None  # the figures behind `found` (None when nothing was found to judge)
 
     @property
     def best(self) -> Hit | None:
@@ -111,7 +131,7 @@ def sentences_of(text: str) -> list[str]:
     return [text[start:end] for start, end in split_sentences(text, whole_quotes=True)]
 
 
-STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到 让 向 之间 之 中 上 下 里 后 前 时 年 月 日 个 这 那 其 该 都 也 就 还 又 并 将 已 已经 以 于 等 有 没有 要 能 会 可以 呢 吗 吧 啊 请问 一下 the a an of to in on at for and or is are was were be been did do does what when where who which how".split())
+QUESTION_STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到 让 向 之间 之 中 上 下 里 后 前 时 年 月 日 个 这 那 其 该 都 也 就 还 又 并 将 已 已经 以 于 等 有 没有 要 能 会 可以 呢 吗 吧 啊 请问 一下 the a an of to in on at for and or is are was were be been did do does what when where who which how".split())
 
 
 def content_words(question_content: str) -> list[str]:
@@ -123,9 +143,9 @@ def content_words(question_content: str) -> list[str]:
     words = [quoted for quoted in re.findall(r"[《“\"]([^》”\"]{2,30})[》”\"]", question_content)]
     for word in _unglue(jieba.lcut(question_content), jieba.dt.FREQ):
         word = word.strip()
-        if not word or word in STOPWORDS or (len(word) == 1 and not word.isalnum()):
+        if not word or word in QUESTION_STOPWORDS or (len(word) == 1 and not word.isalnum()):
             continue
-        if len(word) == 1 and word in QUESTION_CHARS:
+        if len(word) == 1 and word in QUESTION_WORD_CHARS:
             continue
         if word not in words:
             words.append(word)
@@ -537,18 +557,18 @@ class Wenda:
             translator, known = self.translator()
             words = translator.terms(info.text, known)
             cover = translator.coverage(info.text, best.passage.text, known)[0]
-        evidence: dict[str, Any] = {"kind": info.kind, "chinese": info.chinese, "dense": best.dense, "coverage": cover}
         if self.reader is not None:
             reading = self.read(question, info, words, hits)
             short, sentence, source_hit = reading.answer, reading.sentence, reading.hit
-            evidence.update(reader_margin=reading.margin, sentence_coverage=reading.sentence_coverage, typed_span=reading.typed)
+            judged = {"reader_margin": reading.margin, "sentence_coverage": reading.sentence_coverage, "typed_span": reading.typed}
         else:
             sentence, span, source_hit, sentence_cover = self.choose_sentence(info, words, hits)
             short = span.text if span is not None else sentence
-            evidence.update(sentence_coverage=sentence_cover, typed_span=span is not None, requires_span=requires_span(info))
+            judged = {"sentence_coverage": sentence_cover, "typed_span": span is not None, "requires_span": requires_span(info)}
         read = time.perf_counter()
-        evidence["reader_ms"] = 1000 * (read - searched)
-        found, evidence["reason"] = decide(evidence, self.settings)
+        evidence = Evidence(info.kind, info.chinese, best.dense, cover, reader_ms=1000 * (read - searched), **judged)
+        found, reason = decide(evidence, self.settings)
+        evidence = replace(evidence, reason=reason)
         if found:
             sentence = self.in_context(sentence, source_hit)
             if source_hit is not best:
@@ -600,29 +620,29 @@ def _join_windows(first: str, second: str) -> str:
     return first + second
 
 
-def decide(evidence: dict[str, Any], settings: Settings) -> tuple[bool, str]:
+def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
     """Whether the corpus answers, from the figures gathered for a question, and why not."""
     limits = settings.thresholds()
-    chinese = evidence["chinese"]
-    if evidence["dense"] < limits["min_dense" if chinese else "min_dense_foreign"]:
+    chinese = evidence.chinese
+    if evidence.dense < limits["min_dense" if chinese else "min_dense_foreign"]:
         return False, "question and passages are far apart"
-    if evidence["coverage"] < limits["min_coverage" if chinese else "min_coverage_foreign"]:
+    if evidence.coverage < limits["min_coverage" if chinese else "min_coverage_foreign"]:
         return False, "the passage lacks the question's key words" if chinese else "the passage lacks translations of the question's words"
-    if "reader_margin" in evidence:
-        if evidence["reader_margin"] < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
+    if evidence.reader_margin is not None:
+        if evidence.reader_margin < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
             return False, "the reader finds no answer in the passages"
-        if chinese and evidence["sentence_coverage"] < limits["min_sentence_coverage"]:
+        if chinese and evidence.sentence_coverage < limits["min_sentence_coverage"]:
             return False, "the answer's sentence lacks the question's key words"
         return True, "found"
-    if chinese and evidence["sentence_coverage"] < limits["min_sentence_coverage"]:
+    if chinese and evidence.sentence_coverage < limits["min_sentence_coverage"]:
         # `渝万高铁的总投资`: the only amount is another project's investment.
         return False, "no sentence holds the question's key words together"
-    if evidence["requires_span"] and not evidence["typed_span"]:
+    if evidence.requires_span and not evidence.typed_span:
         # A sentence holding every one of the question's words answers it in words, not figures
         # (`有多少病人在征状出现的首个小时内出现死亡` -> `一半以上病人在征状出现的首个小时内死亡。`).
-        if chinese and evidence["sentence_coverage"] >= 1.0 - 1e-9 and evidence["coverage"] >= 1.0 - 1e-9:
+        if chinese and evidence.sentence_coverage >= 1.0 - 1e-9 and evidence.coverage >= 1.0 - 1e-9:
             return True, "found: the sentence holds every word of the question"
-        return False, f"no {evidence['kind']} answer where the text talks of this"
+        return False, f"no {evidence.kind} answer where the text talks of this"
     return True, "found"
 
 

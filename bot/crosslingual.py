@@ -97,7 +97,7 @@ RECENT_TRANSLATIONS = 64  # translations kept for questions asked again (each is
 Known = Callable[[str], bool]
 
 # Question words, function words and verbs too general to translate usefully.
-STOPWORDS = frozenset(
+ENGLISH_STOPWORDS = frozenset(
     """
     a about above across after again against all along also am among an and any are around as at be
     became become been before being below between both but by can could did do does doing done
@@ -389,14 +389,14 @@ def build_reverse_index(path: Path | None = None) -> ReverseIndex:
                 if proper:
                     head = _HEAD_RE.match(part)
                     if head and head.group(1) != part and "'" not in head.group(1):
-                        words = [lemmatise(w) for w in _gloss_words(head.group(1)) if w not in STOPWORDS]
+                        words = [lemmatise(w) for w in _gloss_words(head.group(1)) if w not in ENGLISH_STOPWORDS]
                         add(words, simplified, rank_factor * register)
                         if len(words) > 1 and words[-1] in GENERIC_NAME_WORDS:
                             add(words[:-1], simplified, 0.8 * rank_factor * register)
                 raw = _gloss_words(part)
-                if len([w for w in raw if w not in STOPWORDS]) > MAX_GLOSS_WORDS and "," in part:
+                if len([w for w in raw if w not in ENGLISH_STOPWORDS]) > MAX_GLOSS_WORDS and "," in part:
                     raw = _gloss_words(part.split(",")[0])
-                lemmas = [lemmatise(w) for w in raw if w not in STOPWORDS]
+                lemmas = [lemmatise(w) for w in raw if w not in ENGLISH_STOPWORDS]
                 # A gloss mostly of function words describes rather than translates (`make a pig of oneself`).
                 tightness = math.sqrt(len(lemmas) / len(raw)) if raw else 0.0
                 add(lemmas, simplified, rank_factor * register * tightness, strict=len(raw) > MAX_GLOSS_WORDS)
@@ -550,7 +550,7 @@ class EnglishToChinese:
                 continue
             base = raw[:-2] if raw.lower().endswith("'s") else raw
             low = base.lower()
-            if low in STOPWORDS or len(low) < 2:
+            if low in ENGLISH_STOPWORDS or len(low) < 2:
                 continue
             for part in ALIASES.get(low, low).split():
                 lemma = self._lemmatise(part)

@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 QK = 32  # weights per 4-bit block
 BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # one Q4_0 block: fp16 scale, 32 nibbles
 METASPACE = "\u2581"
-PREFIXES = {True: "query: ", False: "passage: "}
+# e5's prompts: a question and a passage are embedded after these (bot/embedding.py maps
+# sentence-transformers' prompts onto them).
+E5_QUERY_PROMPT = "query: "
+E5_DOCUMENT_PROMPT = "passage: "
+PREFIXES = {True: E5_QUERY_PROMPT, False: E5_DOCUMENT_PROMPT}
 
 
 def model_file() -> Path:

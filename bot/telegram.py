@@ -88,7 +88,7 @@ STATE = "wenda"  # key of the BotState in application.bot_data
 
 # Clipping budgets in characters, before escaping. The longest message they allow is about 2,000
 # characters, half of Telegram's 4,096, whatever the corpus holds.
-QUESTION_CHARS = 100
+QUESTION_CLIP_CHARS = 100
 ANSWER_CHARS = 300
 SENTENCE_CHARS = 1000
 SOURCE_CHARS = 150
@@ -235,7 +235,7 @@ def format_answer(answer: Answer, token: str, show_question: bool = False) -> Re
     """
     lines = []
     if show_question:
-        lines.append(f"问：{escape(excerpt(answer.question, QUESTION_CHARS))}")
+        lines.append(f"问：{escape(excerpt(answer.question, QUESTION_CLIP_CHARS))}")
     if answer.found and answer.hits:
         short = answer.answer or answer.sentence or ""
         sentence = answer.sentence or ""
@@ -263,7 +263,7 @@ def format_page(answer: Answer, token: str, page: int) -> Reply:
     page = min(page, pages)
     first = first_page_hits(answer) + (page - 1) * PAGE_SIZE
     title = MORE if answer.found else "更多可能相关的段落（不是答案）"
-    lines = [f"<b>{title}</b>（{page}/{pages}）", f"问：{escape(excerpt(answer.question, QUESTION_CHARS))}"]
+    lines = [f"<b>{title}</b>（{page}/{pages}）", f"问：{escape(excerpt(answer.question, QUESTION_CLIP_CHARS))}"]
     for number, hit in enumerate(answer.hits[first : first + PAGE_SIZE], first + 1):
         lines.append("")
         lines.append(passage_block(number, hit, PASSAGE_CHARS))
@@ -750,6 +750,11 @@ async def refused(
     return True
 
 
+def not_modified(error: BadRequest) -> bool:
+    """Whether Telegram refused an edit because the message already reads so (a button pressed twice)."""
+    return "not modified" in str(error).lower()
+
+
 async def show(
     context: ContextTypes.DEFAULT_TYPE, message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
@@ -758,7 +763,7 @@ async def show(
         await message.edit_text(text, reply_markup=keyboard)
         return
     except BadRequest as error:
-        if "not modified" in str(error).lower():
+        if not_modified(error):
             return
         log.info("Could not edit message %s (%s): sending it anew", message.message_id, error)
     await context.bot.send_message(message.chat_id, text, reply_markup=keyboard)
@@ -795,7 +800,7 @@ async def edit_quietly(message: Message, text: str) -> None:
     try:
         await message.edit_text(text)
     except BadRequest as error:
-        if "not modified" not in str(error).lower():
+        if not not_modified(error):
             log.warning("Could not edit message %s: %s", message.message_id, error)
     except TelegramError as error:
         log.warning("Could not edit message %s: %s", message.message_id, error)
@@ -875,16 +880,7 @@ async def more_results(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     token, page = parsed
     formatted = format_page(answer, token, page)
-    try:
-        if editable:
-            await query.edit_message_text(formatted.text, reply_markup=formatted.keyboard)
-            return
-    except BadRequest as error:
-        if "not modified" in str(error).lower():  # pressed twice: the page is already shown
-            return
-        log.info("Could not edit message %s (%s): sending the page anew", query.message.message_id, error)
-    # Too old to edit (or deleted): send the page as a new message instead.
-    await context.bot.send_message(query.message.chat.id, formatted.text, reply_markup=formatted.keyboard)
+    await show_after_press(update, context, formatted.text, formatted.keyboard)  # pressed twice: shown already
 
 
 async def example_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.answer import Wenda, content_words, decide, mend_words, sentences_of
+from bot.answer import Evidence, Wenda, content_words, decide, mend_words, sentences_of
 from bot.extract import extract
 from bot.index import Hit, Index, make_bm25
 from bot.passages import Passage
@@ -85,13 +85,12 @@ def test_time_without_a_calendar_date():
 
 
 def test_decide_still_needs_a_typed_span_for_dates_and_numbers(settings):
-    evidence = {"chinese": True, "dense": 0.9, "coverage": 0.9, "sentence_coverage": 0.9, "kind": TIME,
-                "typed_span": False, "requires_span": True}
+    evidence = Evidence(TIME, True, 0.9, 0.9, sentence_coverage=0.9, typed_span=False, requires_span=True)
     assert decide(evidence, settings) == (False, "no time answer where the text talks of this")
     # Unless one sentence holds every word of the question: it answers in words (一半以上, 唐末…中).
-    assert decide({**evidence, "coverage": 1.0, "sentence_coverage": 1.0}, settings)[0] is True
-    assert decide({**evidence, "coverage": 1.0, "sentence_coverage": 0.95}, settings)[0] is False
-    assert decide({**evidence, "chinese": False, "coverage": 1.0, "sentence_coverage": 1.0}, settings)[0] is False
+    assert decide(replace(evidence, coverage=1.0, sentence_coverage=1.0), settings)[0] is True
+    assert decide(replace(evidence, coverage=1.0, sentence_coverage=0.95), settings)[0] is False
+    assert decide(replace(evidence, chinese=False, coverage=1.0, sentence_coverage=1.0), settings)[0] is False
 
 
 def test_a_sentence_leaning_on_the_one_before_is_shown_with_it(wenda):
