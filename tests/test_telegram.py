@@ -1,4 +1,4 @@
-"""bot/telegram.py without a network: formatting (Answer -> HTML + keyboard), paging data, the flood
+"""bot/telegram/ without a network: formatting (Answer -> HTML + keyboard), paging data, the flood
 gate, group addressing, secrets kept out of logs, and `wenda serve`'s settings checks.
 
 The end-to-end tests (the real Application against the loopback Bot API) are in test_telegram_e2e.py.

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import TypeHandler
 
-import bot.telegram
+import bot.telegram.admin
 from bot.answer import Answer, Wenda
 from bot.config import Settings
 from bot.index import Hit, rebuild
@@ -471,7 +471,7 @@ def gated_rebuild(release: threading.Event, fail: Exception | None = None):
 async def test_reindex_rebuilds_while_answering_then_switches(server, own_corpus, monkeypatch):
     own, own_wenda = own_corpus
     release = threading.Event()
-    monkeypatch.setattr(bot.telegram, "rebuild", gated_rebuild(release))
+    monkeypatch.setattr(bot.telegram.admin, "rebuild", gated_rebuild(release))
     async with running(bot_settings(own, server), own_wenda, progress_interval=0.05) as application:
         assert NOT_FOUND in (await ask(server, USER, NEW_QUESTION))["text"]
         (own.corpus_dir / "kaoyu.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
@@ -503,14 +503,14 @@ async def test_a_failed_reindex_reports_the_error_and_keeps_the_old_index(server
     own, own_wenda = own_corpus
     release = threading.Event()
     release.set()
-    monkeypatch.setattr(bot.telegram, "rebuild", gated_rebuild(release, fail=OSError("No space left on device")))
+    monkeypatch.setattr(bot.telegram.admin, "rebuild", gated_rebuild(release, fail=OSError("No space left on device")))
     async with running(bot_settings(own, server), own_wenda, progress_interval=0.05) as application:
         failed = await ask(server, ADMIN, "/reindex", contains="重建索引失败")
         await server.wait_for_async(lambda c: "旧索引继续使用" in c.params.get("text", ""))
         assert "No space left on device" in server.text_history(ADMIN, failed["message_id"])[-1]
         assert application.bot_data[STATE].wenda is own_wenda
         await ask(server, USER, "渝万高铁何时开工", contains="11月9日")
-        monkeypatch.setattr(bot.telegram, "rebuild", gated_rebuild(release))  # and a later /reindex works
+        monkeypatch.setattr(bot.telegram.admin, "rebuild", gated_rebuild(release))  # and a later /reindex works
         await ask(server, ADMIN, "/reindex", contains="索引已重建并启用")
     assert server.errors == []
 
