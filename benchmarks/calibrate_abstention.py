@@ -27,7 +27,7 @@ def gather() -> None:
     from bot.evaluate import contains_answer, read_jsonl, read_squad, squad_index
     from bot.index import Index
 
-    settings = Settings()
+    settings = Settings(reader="rules")  # these are the rules' thresholds (the reader's: calibrate_reader.py)
     embedder = Embedder(settings)
     shipped = Wenda(settings, embedder, Index.load(settings.index_dir))
     paragraphs, cmrc = read_squad(SHARED / "cmrc2018_trial.json")
@@ -60,7 +60,7 @@ def gather() -> None:
 
 
 def sweep(path: str) -> None:
-    from bot.answer import decide
+    from bot.answer import Evidence, decide
     from bot.config import Settings
 
     records = [json.loads(line) for line in open(path, encoding="utf-8")]
@@ -73,12 +73,13 @@ def sweep(path: str) -> None:
     rows = []
     for dense, cover, sentence, foreign in grid:
         settings = Settings(
-            _env_file=None, min_dense=dense, min_coverage=cover, min_sentence_coverage=sentence, min_dense_foreign=foreign
+            _env_file=None, reader="rules", min_dense=dense, min_coverage=cover, min_sentence_coverage=sentence,
+            min_dense_foreign=foreign,
         )
         stats = {}
         for name in ("seed", "traditional", "english", "out_of_corpus", "cmrc", "cmrc_on_shipped"):
             subset = [r for r in records if r["set"] == name]
-            found = [decide(r, settings)[0] for r in subset]
+            found = [decide(Evidence.from_figures(r), settings)[0] for r in subset]
             answerable = [r for r, f in zip(subset, found) if r["answerable"]]
             unanswerable = [f for r, f in zip(subset, found) if not r["answerable"]]
             stats[name] = {

