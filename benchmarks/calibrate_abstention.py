@@ -21,11 +21,11 @@ SHARED = ROOT.parent / "shared" / "eval"
 
 
 def gather() -> None:
-    from bot.answer import Wenda
+    from bot.answer.pipeline import Wenda
     from bot.config import Settings
-    from bot.embedding import Embedder
     from bot.evaluate import contains_answer, read_jsonl, read_squad, squad_index
-    from bot.index import Index
+    from bot.search.embedding import Embedder
+    from bot.search.index import Index
 
     settings = Settings(reader="rules")  # these are the rules' thresholds (the reader's: calibrate_reader.py)
     embedder = Embedder(settings)
@@ -40,7 +40,7 @@ def gather() -> None:
             # Re-run the sentence choice so the record holds the sentence even when not found.
             record = dict(answer.evidence.figures() if answer.evidence else {}, set=name, id=question.id, answerable=label, question=question.question)
             if label:
-                from bot.answer import analyse, content_words
+                from bot.answer.pipeline import analyse, content_words
 
                 info = analyse(question.question)
                 words = content_words(info.content) if info.chinese else wenda.translator()[0].terms(
@@ -60,7 +60,7 @@ def gather() -> None:
 
 
 def sweep(path: str) -> None:
-    from bot.answer import Evidence, decide
+    from bot.answer.pipeline import Evidence, decide
     from bot.config import Settings
 
     records = [json.loads(line) for line in open(path, encoding="utf-8")]

@@ -1,7 +1,7 @@
 """Calibrate "not found" for the trained reader: gather the evidence `answer()` decides on, then sweep thresholds.
 
 Only data the reported figures do not come from:
-- the reader's validation split (`bot.reader_training`: one article in ten of DRCD dev and XQuAD, never
+- the reader's validation split (`bot.answer.training`: one article in ten of DRCD dev and XQuAD, never
   trained on), its Chinese paragraphs indexed in two halves by article: each question asked of its own
   half is answerable, asked of the other half it is not (retrieval finds near misses there, as users'
   questions about a corpus that lacks the fact do);
@@ -28,12 +28,12 @@ OPEN = {
 
 
 def gather() -> None:
-    from bot.answer import Wenda
+    from bot.answer.pipeline import Wenda
+    from bot.answer.training import is_chinese, is_held_out, load_questions
     from bot.config import Settings
-    from bot.embedding import Embedder
     from bot.evaluate import char_f1, read_jsonl, squad_index
-    from bot.index import Index
-    from bot.reader_training import is_chinese, is_held_out, load_questions
+    from bot.search.embedding import Embedder
+    from bot.search.index import Index
 
     settings = Settings().model_copy(update={**OPEN, "answer_cache_size": 0})
     embedder = Embedder(settings)

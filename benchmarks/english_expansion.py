@@ -52,9 +52,9 @@ def main() -> int:
     parser.add_argument("--terms", action="store_true", help="print the terms of every question")
     args = parser.parse_args()
 
+    from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
     from bot.cli import load_pipeline
     from bot.config import Settings
-    from bot.crosslingual import EnglishToChinese, known_from_index
 
     settings = Settings()
     started = time.perf_counter()

@@ -5,7 +5,7 @@ per size. This sweeps several on one corpus built exactly as the bench builds it
 passages (the shipped corpus embedded from scratch, the CMRC 2018 trial windows from the embedding
 cache), the same `make_synthetic`, the same 200 bench questions as query vectors, and Recall@10 as
 `bench.recall_at_10` defines it (checked against it once per run), so the figures compare with the
-bench's. Each index is built by `bot.index.make_faiss_index` (all cores) with the configuration's
+bench's. Each index is built by `bot.search.index.make_faiss_index` (all cores) with the configuration's
 settings; search-time values (efSearch, nprobe) are swept on one build. Search runs on one thread,
 one question at a time, asking for CANDIDATES (50) rows as `Index.dense_search` does; Recall@10 is
 over the first 10 of them (the same rows a k=10 search returns).
@@ -38,7 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot import bench  # noqa: E402  (sets OMP_NUM_THREADS=1 before FAISS loads, as the bot does)
+from bench import suite as bench  # noqa: E402  (benchmarks/ is this script's folder)
+
+import bot  # noqa: E402,F401  (sets OMP_NUM_THREADS=1 before FAISS loads, as the bot does)
 from bot.config import Settings  # noqa: E402
 
 
@@ -47,7 +49,7 @@ def bench_pool(settings: Settings, pool_dir: Path, questions: int) -> tuple[benc
     pool_path, queries_path = pool_dir / "pool", pool_dir / f"queries-{questions}.npy"
     if pool_path.with_suffix(".npy").is_file() and queries_path.is_file():
         return bench.Pool.load(pool_path), np.load(queries_path)
-    from bot.embedding import Embedder
+    from bot.search.embedding import Embedder
 
     pool_dir.mkdir(parents=True, exist_ok=True)
     embedder = Embedder(settings)
@@ -81,7 +83,7 @@ def parse_config(text: str) -> dict[str, Any]:
 
 
 def set_search(index: Any, param: str, value: int) -> None:
-    from bot.index import _ivf
+    from bot.search.index import _ivf
 
     if param == "efSearch":
         index.hnsw.efSearch = value
@@ -122,7 +124,7 @@ def main() -> int:
     out = args.json or Path(tempfile.gettempdir()) / f"hnsw_sweep_{args.size}.json"
     import faiss
 
-    from bot.index import dense_index_kind, make_faiss_index
+    from bot.search.index import dense_index_kind, make_faiss_index
 
     settings = Settings()
     k = settings.candidates

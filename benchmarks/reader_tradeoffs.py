@@ -2,7 +2,7 @@
 
 Settings: reader weights files (e.g. a 12-layer and a 6-layer reader), the windows read per question
 (READER_WINDOWS), and the number type (bfloat16 / float32). Questions: the reader's validation split
-(`bot.reader_training`, never trained on; the setting to ship is chosen on it), or any SQuAD-format
+(`bot.answer.training`, never trained on; the setting to ship is chosen on it), or any SQuAD-format
 file with --squad (each paragraph its own document, as `wenda eval` does).
 
     python benchmarks/reader_tradeoffs.py --weights bot/models/reader.safetensors --windows 1,2,3
@@ -25,8 +25,8 @@ TRAIN = ROOT.parent / "shared" / "train"
 
 def validation_set() -> tuple[list[tuple[str, str, str]], list]:
     """(paragraphs, questions) of the reader's validation split with Chinese paragraphs, as `read_squad` gives them."""
+    from bot.answer.training import is_chinese, is_held_out, load_questions
     from bot.evaluate import Question
-    from bot.reader_training import is_chinese, is_held_out, load_questions
 
     paragraphs: dict[str, tuple[str, str, str]] = {}
     questions = []
@@ -52,12 +52,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
     args = parser.parse_args()
 
-    from bot.answer import Wenda
+    from bot.answer.pipeline import Wenda
+    from bot.answer.reader import load_reader
     from bot.config import Settings
-    from bot.embedding import Embedder
     from bot.evaluate import char_f1, exact_match, read_squad, squad_index
-    from bot.reader import load_reader
-    from bot.textnorm import has_cjk
+    from bot.search.embedding import Embedder
+    from bot.text.fold import has_cjk
 
     paragraphs, questions = read_squad(args.squad) if args.squad else validation_set()
     questions = [q for q in questions if q.answerable][: args.limit or None]

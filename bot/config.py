@@ -242,6 +242,6 @@ class Settings(BaseSettings):
 
     def cache_dir(self) -> Path:
         """WENDA_CACHE_DIR, else $XDG_CACHE_HOME/wenda, else ~/.cache/wenda."""
-        from bot.crosslingual import default_cache_dir
+        from bot.answer.crosslingual.translate import default_cache_dir
 
         return self.wenda_cache_dir or default_cache_dir()

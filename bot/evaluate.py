@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer, Wenda, fold_for_match
-from bot.textnorm import fold
+from bot.answer.pipeline import Answer, Wenda, fold_for_match
+from bot.text.fold import fold
 
 # CMRC 2018's evaluation script strips these before comparing.
 CMRC_PUNCTUATION = set(
@@ -301,9 +301,9 @@ def format_report(report: Report, verbose: bool = False) -> str:
 
 def squad_index(paragraphs: list[tuple[str, str, str]], wenda_settings, embedder, progress=None):
     """An in-memory index with each SQuAD context as its own document (vectors cached on disk)."""
-    from bot.corpus import clean_document
-    from bot.index import embedding_cache, index_passages
-    from bot.passages import make_passages
+    from bot.ingest.clean import clean_document
+    from bot.ingest.passages import make_passages
+    from bot.search.index import embedding_cache, index_passages
 
     documents = [clean_document(context, doc_id, title) for doc_id, title, context in paragraphs]
     passages = make_passages(documents, wenda_settings.passage_min_chars, wenda_settings.passage_max_chars)

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from bot.answer import Wenda
+from bot.answer.pipeline import Wenda
 from bot.config import Settings
 
 HISTORY = Path(os.environ.get("WENDA_HISTORY", Path.home() / ".wenda_history"))

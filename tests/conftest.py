@@ -44,7 +44,7 @@ def settings(work_dir):
 
 @pytest.fixture(scope="session")
 def embedder(settings):
-    from bot.embedding import Embedder
+    from bot.search.embedding import Embedder
 
     return Embedder(settings)
 
@@ -52,8 +52,8 @@ def embedder(settings):
 @pytest.fixture(scope="session")
 def wenda(settings, embedder):
     """The real pipeline over the shipped corpus (built once per test session)."""
-    from bot.answer import Wenda
-    from bot.index import rebuild
+    from bot.answer.pipeline import Wenda
+    from bot.search.index import rebuild
 
     index, _ = rebuild(settings, embedder)
     return Wenda(settings, embedder, index)

@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.answer import Evidence, Wenda, content_words, decide, mend_words, sentences_of
-from bot.extract import extract
-from bot.index import Hit, Index, make_bm25
-from bot.passages import Passage
-from bot.question import OTHER, TIME, analyse
+from bot.answer.extract import extract
+from bot.answer.pipeline import (
+    Evidence,
+    Wenda,
+    content_words,
+    decide,
+    mend_words,
+    sentences_of,
+)
+from bot.answer.question import OTHER, TIME, analyse
+from bot.ingest.passages import Passage
+from bot.search.index import Hit, Index, make_bm25
 
 
 def choose(wenda, question: str, hits: list[Hit]):
@@ -137,7 +144,7 @@ def test_the_best_articles_windows_lend_sentences_from_deeper_ranks(wenda):
 
 
 def test_the_sentence_shown_is_whole_and_leans_back_across_windows(settings, embedder):
-    from bot.answer import Wenda
+    from bot.answer.pipeline import Wenda
     from bot.evaluate import squad_index
 
     index = squad_index([("monk", "阿若憍陈如", LONG_ARTICLE)], settings, embedder)
@@ -249,7 +256,7 @@ def test_sentences_that_tie_go_to_the_articles_lead(settings):
 
 
 def test_a_question_word_is_present_where_a_word_of_its_group_is(settings):
-    from bot.synonyms import mentions
+    from bot.answer.synonyms import mentions
 
     assert mentions("清同治十二年(1873年)，卒。", "逝世") and mentions("育有3名子女。", "孩子")
     assert not mentions("清嘉庆九年(1804年)，潘仕成出生。", "逝世") and mentions("潘仕成出生。", "出生地")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bot.cjk import IDEOGRAPHS, has_chinese, is_cjk, is_ideograph
-from bot.question import analyse
+from bot.answer.question import analyse
+from bot.text.cjk import IDEOGRAPHS, has_chinese, is_cjk, is_ideograph
 
 
 def test_ideographs_are_chinese_characters_of_every_block():
@@ -33,6 +33,6 @@ def test_the_regular_expression_class_matches_the_function():
 
 
 def test_text_folding_does_not_import_the_corpus_stage():
-    code = "import sys, bot.textnorm; print('bot.corpus' in sys.modules)"
+    code = "import sys, bot.text.fold; print('bot.ingest.clean' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

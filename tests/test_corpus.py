@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from bot.corpus import clean_document, corpus_files, read_document
+from bot.ingest.clean import clean_document, corpus_files, read_document
 from tests.conftest import CORPUS
 
 SOURCE = (CORPUS / "wanzhou-2020-12.txt").read_text(encoding="utf-8")

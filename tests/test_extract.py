@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer import content_words
-from bot.extract import extract
-from bot.question import analyse
+from bot.answer.extract import extract
+from bot.answer.pipeline import content_words
+from bot.answer.question import analyse
 
 
 def span(question: str, sentence: str) -> str | None:
@@ -127,8 +127,8 @@ def test_every_classifier_counts_as_a_unit(question, sentence, expected):
 
 
 def test_one_list_of_classifiers_feeds_question_units_and_answer_spans():
-    from bot.extract import UNITS
-    from bot.question import CLASSIFIER_WORDS, COUNTERS
+    from bot.answer.extract import UNITS
+    from bot.answer.question import CLASSIFIER_WORDS, COUNTERS
 
     for word in CLASSIFIER_WORDS:
         assert word in UNITS.split("|") and word in COUNTERS.split("|"), word

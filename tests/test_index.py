@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from bot.index import (
+from bot.search.index import (
     CURRENT_FILE,
     Index,
     IndexBusy,

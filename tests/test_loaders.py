@@ -1,4 +1,4 @@
-"""Tests for bot.loaders: real fixture files of every supported format, made in tmp_path."""
+"""Tests for bot.ingest.loaders: real fixture files of every supported format, made in tmp_path."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from opencc import OpenCC
 
-from bot.loaders import (
+from bot.ingest.loaders import (
     SUPPORTED_SUFFIXES,
     LoadedText,
     UnreadableDocument,
@@ -336,8 +336,8 @@ def test_a_table_at_a_documents_end_is_text_of_its_passages(tmp_path):
     """Bare rows at the end read as a trailing headline and went into the section's title."""
     import docx
 
-    from bot.corpus import read_document
-    from bot.passages import make_passages
+    from bot.ingest.clean import read_document
+    from bot.ingest.passages import make_passages
 
     document = docx.Document()
     document.add_heading("白沙湖水库", level=1)

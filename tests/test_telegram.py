@@ -15,10 +15,10 @@ import pytest
 from pydantic import SecretStr
 from telegram import Bot, Message
 
-from bot.answer import Answer
+from bot.answer.pipeline import Answer
 from bot.config import Settings
-from bot.index import BuildReport, Hit
-from bot.passages import Passage
+from bot.ingest.passages import Passage
+from bot.search.index import BuildReport, Hit
 from bot.telegram import (
     MORE,
     NOT_FOUND,

@@ -16,8 +16,8 @@ import pytest
 from reportlab.pdfgen import canvas
 
 import bot.telegram.admin
-from bot.answer import Wenda
-from bot.index import rebuild
+from bot.answer.pipeline import Wenda
+from bot.search.index import rebuild
 from bot.telegram import (
     ADMIN_ONLY,
     CANCEL,

@@ -24,10 +24,10 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 import bot.telegram.admin
-from bot.answer import Answer, Wenda
+from bot.answer.pipeline import Answer, Wenda
 from bot.config import Settings
-from bot.index import Hit, rebuild
-from bot.passages import Passage
+from bot.ingest.passages import Passage
+from bot.search.index import Hit, rebuild
 from bot.telegram import (
     ADMIN_ONLY,
     ALLOWED_UPDATES,

@@ -14,8 +14,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
-from bot.corpus import UnreadableDocument, corpus_files
-from bot.documents import (
+from bot.ingest.clean import UnreadableDocument, corpus_files
+from bot.ingest.uploads import (
     Upload,
     discard,
     find_document,
@@ -26,7 +26,7 @@ from bot.documents import (
     safe_name,
     stage_upload,
 )
-from bot.index import EmptyCorpus, IndexBusy, rebuild
+from bot.search.index import EmptyCorpus, IndexBusy, rebuild
 from bot.telegram.format import (
     escape,
     excerpt,

@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answer import Wenda
+from bot.answer.pipeline import Wenda
 from bot.config import Settings
 from bot.telegram.admin import (
     docs,

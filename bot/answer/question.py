@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.textnorm import fold, has_cjk
+from bot.text.fold import fold, has_cjk
 
 TIME, QUANTITY, PLACE, ENTITY, LIST, YES_NO, OTHER = "time", "quantity", "place", "entity", "list", "yes_no", "other"
 

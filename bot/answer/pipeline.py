@@ -11,18 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.cache import AnswerCache
+from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
+from bot.answer.extract import (
+    Span,
+    enumeration_spans,
+    extract,
+    requires_span,
+    typed_candidates,
+)
+from bot.answer.question import LIST, QUANTITY, TIME, QuestionInfo, analyse
+from bot.answer.synonyms import mentions
 from bot.config import Settings
-from bot.crosslingual import EnglishToChinese, known_from_index
-from bot.index import Hit, Index
-from bot.extract import Span, enumeration_spans, extract, requires_span, typed_candidates
-from bot.passages import Passage, split_sentences
-from bot.question import LIST, QUANTITY, TIME, QuestionInfo, analyse
-from bot.synonyms import mentions
-from bot.textnorm import fold, has_cjk, is_traditional, to_simplified, to_traditional
+from bot.ingest.passages import Passage, split_sentences
+from bot.search.cache import AnswerCache
+from bot.search.index import Hit, Index
+from bot.text.fold import fold, has_cjk, is_traditional, to_simplified, to_traditional
 
 if TYPE_CHECKING:
-    from bot.reader import Span as ReaderSpan
+    from bot.answer.reader import Span as ReaderSpan
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +212,7 @@ def mend_words(index: Index, words: list[str]) -> list[str]:
 
 def word_share(index: Index, words: list[str], texts: list[str]) -> np.ndarray:
     """For each (folded) text, the IDF-weighted share of the words it contains (0..1), a word counting where
-    a word of its group does (bot.synonyms: 出生地 where the text says 生于).
+    a word of its group does (bot.answer.synonyms: 出生地 where the text says 生于).
 
     A question about something the corpus never mentions (`万州的GDP是多少`: no passage says GDP)
     keeps a low share however close its vector lands; a word the corpus lacks weighs the most.
@@ -257,10 +263,10 @@ class Wenda:
         self.embedder = embedder
         self._index = index
         if reader is READ_DEFAULT:
-            from bot.reader import reader_for
+            from bot.answer.reader import reader_for
 
             reader = reader_for(settings)
-        self.reader = reader  # bot.reader.Reader, or None: the rules of bot/extract.py choose the answer
+        self.reader = reader  # bot.answer.reader.Reader, or None: the rules of bot/extract.py choose the answer
         self.answer_cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_seconds)
         self._translator: EnglishToChinese | None = None
         self._translator_lock = threading.Lock()

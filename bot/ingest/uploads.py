@@ -29,9 +29,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.config import Settings
-from bot.corpus import UnreadableDocument, corpus_files, doc_id_for, read_document
-from bot.loaders import SUPPORTED_SUFFIXES
-from bot.passages import make_passages
+from bot.ingest.clean import UnreadableDocument, corpus_files, doc_id_for, read_document
+from bot.ingest.loaders import SUPPORTED_SUFFIXES
+from bot.ingest.passages import make_passages
 
 STAGING_FOLDER = "tmp"  # beside the corpus folder
 STAGING_PREFIX = "wenda-upload-"

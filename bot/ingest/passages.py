@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
-from bot.corpus import CLOSING, Document, Section
+from bot.ingest.clean import CLOSING, Document, Section
 
 # A sentence ends at 。！？；!?; (plus any closing quotes or brackets) or at a paragraph break.
 SENTENCE_RE = re.compile(rf"[^\n]*?(?:[。！？；!?;…]+[{re.escape(CLOSING)}]*|\n|$)")

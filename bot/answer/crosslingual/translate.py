@@ -85,7 +85,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.cjk import IDEOGRAPHS
+from bot.text.cjk import IDEOGRAPHS
 
 log = logging.getLogger(__name__)
 
