@@ -22,6 +22,7 @@ SHARED = ROOT.parent / "shared" / "eval"
 
 def gather() -> None:
     from bot.answer.pipeline import Wenda
+    from bot.answer.sentence import choose_sentence
     from bot.config import Settings
     from bot.evaluate import contains_answer, read_jsonl, read_squad, squad_index
     from bot.search.embedding import Embedder
@@ -40,13 +41,13 @@ def gather() -> None:
             # Re-run the sentence choice so the record holds the sentence even when not found.
             record = dict(answer.evidence.figures() if answer.evidence else {}, set=name, id=question.id, answerable=label, question=question.question)
             if label:
-                from bot.answer.pipeline import analyse, content_words
+                from bot.answer.question import analyse, content_words
 
                 info = analyse(question.question)
                 words = content_words(info.content) if info.chinese else wenda.translator()[0].terms(
                     info.text, wenda.translator()[1]
                 )
-                sentence, span, _, _ = wenda.choose_sentence(info, words, answer.hits)
+                sentence, span, _, _ = choose_sentence(wenda.index, wenda.embedder, info, words, answer.hits)
                 record["sentence_ok"] = contains_answer(sentence, question.answers)
                 record["answer_ok"] = contains_answer(span.text if span else sentence, question.answers)
             print(json.dumps(record, ensure_ascii=False), flush=True)
@@ -60,7 +61,7 @@ def gather() -> None:
 
 
 def sweep(path: str) -> None:
-    from bot.answer.pipeline import Evidence, decide
+    from bot.answer.abstain import Evidence, decide
     from bot.config import Settings
 
     records = [json.loads(line) for line in open(path, encoding="utf-8")]

@@ -83,7 +83,7 @@ def parse_config(text: str) -> dict[str, Any]:
 
 
 def set_search(index: Any, param: str, value: int) -> None:
-    from bot.search.index import _ivf
+    from bot.search.dense import _ivf
 
     if param == "efSearch":
         index.hnsw.efSearch = value
@@ -124,7 +124,7 @@ def main() -> int:
     out = args.json or Path(tempfile.gettempdir()) / f"hnsw_sweep_{args.size}.json"
     import faiss
 
-    from bot.search.index import dense_index_kind, make_faiss_index
+    from bot.search.dense import dense_index_kind, make_faiss_index
 
     settings = Settings()
     k = settings.candidates

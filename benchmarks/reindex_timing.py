@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
+from bot.search.build import rebuild
 from bot.search.embedding import Embedder
-from bot.search.index import rebuild
 
 ROOT = Path(__file__).resolve().parent.parent
 CMRC = ROOT.parent / "shared" / "eval" / "cmrc2018_trial.json"

@@ -102,7 +102,7 @@ def _load_reader(settings: Settings):
 
 def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
     """Fail at once, before any model loads, when the corpus folder cannot be built from."""
-    from bot.ingest.clean import corpus_files
+    from bot.ingest.corpus import corpus_files
 
     folder = settings.corpus_dir
     if folder.is_file():
@@ -119,7 +119,8 @@ def _build(settings: Settings, embedder, quiet: bool = False):
     """Build the index; meanwhile, on a core the build leaves idle, the English dictionary's index (built once per
     machine), which the first English question would otherwise wait for."""
     from bot.answer.crosslingual.translate import prepare_cache
-    from bot.search.index import EmptyCorpus, IndexBusy, rebuild
+    from bot.search.build import rebuild
+    from bot.search.index import EmptyCorpus, IndexBusy
 
     _require_corpus(settings)
     dictionary = prepare_cache(settings.cache_dir())
@@ -147,13 +148,12 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     # What needs no model is checked before it loads (seconds): the corpus folder, and that it has documents
     # when there is no index to answer from.
     _require_corpus(settings, need_documents=False)
+    from bot.search.build import clean_leftovers, corpus_changes
     from bot.search.index import (
         Index,
         IndexDamaged,
         IndexMissing,
         IndexUnusable,
-        clean_leftovers,
-        corpus_changes,
         current_build,
     )
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.answer.pipeline import Answer, Wenda, fold_for_match
+from bot.answer.pipeline import Answer, Wenda
 from bot.text.fold import fold
 
 # CMRC 2018's evaluation script strips these before comparing.
@@ -303,10 +303,14 @@ def squad_index(paragraphs: list[tuple[str, str, str]], wenda_settings, embedder
     """An in-memory index with each SQuAD context as its own document (vectors cached on disk)."""
     from bot.ingest.clean import clean_document
     from bot.ingest.passages import make_passages
-    from bot.search.index import embedding_cache, index_passages
+    from bot.search.build import embedding_cache, index_passages
 
     documents = [clean_document(context, doc_id, title) for doc_id, title, context in paragraphs]
     passages = make_passages(documents, wenda_settings.passage_min_chars, wenda_settings.passage_max_chars)
     index, _ = index_passages(passages, embedder, embedding_cache(wenda_settings, embedder), wenda_settings, progress)
     return index
 
+
+def fold_for_match(text: str) -> str:
+    """Folded text without whitespace, to compare answers and evidence with OCR'd text."""
+    return "".join(fold(text).split())

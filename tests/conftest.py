@@ -53,7 +53,7 @@ def embedder(settings):
 def wenda(settings, embedder):
     """The real pipeline over the shipped corpus (built once per test session)."""
     from bot.answer.pipeline import Wenda
-    from bot.search.index import rebuild
+    from bot.search.build import rebuild
 
     index, _ = rebuild(settings, embedder)
     return Wenda(settings, embedder, index)

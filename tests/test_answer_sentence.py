@@ -5,23 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot.answer.abstain import Evidence, decide
 from bot.answer.extract import extract
-from bot.answer.pipeline import (
-    Evidence,
-    Wenda,
-    content_words,
-    decide,
-    mend_words,
-    sentences_of,
-)
-from bot.answer.question import OTHER, TIME, analyse
+from bot.answer.pipeline import Wenda
+from bot.answer.question import OTHER, TIME, analyse, content_words, mend_words
+from bot.answer.sentence import choose_sentence, in_context, sentences_of
 from bot.ingest.passages import Passage
-from bot.search.index import Hit, Index, make_bm25
+from bot.search.index import Hit, Index
+from bot.search.lexical import make_bm25
 
 
 def choose(wenda, question: str, hits: list[Hit]):
     info = analyse(question)
-    return wenda.choose_sentence(info, content_words(info.content), hits)
+    return choose_sentence(wenda.index, wenda.embedder, info, content_words(info.content), hits)
 
 
 def text_hit(doc: str, title: str, text: str) -> Hit:
@@ -107,11 +103,11 @@ def test_a_sentence_leaning_on_the_one_before_is_shown_with_it(wenda):
     hit = Hit(passage, 0.9, 9.0, 1.0)
     sentence, _, _, _ = choose(wenda, "为什么称猴面包树为笨蛋水果？", [hit])
     assert sentence == "因此它有时也被称为笨蛋水果。"
-    assert wenda.in_context(sentence, hit) == "维生素C含量是单个橙子的三倍。因此它有时也被称为笨蛋水果。"
+    assert in_context(wenda.index, sentence, hit) == "维生素C含量是单个橙子的三倍。因此它有时也被称为笨蛋水果。"
     # A sentence that stands on its own stays alone, and so does an article's first.
-    assert wenda.in_context("维生素C含量是单个橙子的三倍。", hit) == "维生素C含量是单个橙子的三倍。"
+    assert in_context(wenda.index, "维生素C含量是单个橙子的三倍。", hit) == "维生素C含量是单个橙子的三倍。"
     first = Hit(Passage("b.txt", "B", "", 0, 20, "这种蔬菜有可能改善营养。它很常见。"), 0.9, 9.0, 1.0)
-    assert wenda.in_context("这种蔬菜有可能改善营养。", first) == "这种蔬菜有可能改善营养。"
+    assert in_context(wenda.index, "这种蔬菜有可能改善营养。", first) == "这种蔬菜有可能改善营养。"
 
 
 def test_the_shipped_answer_to_a_sentence_opening_with_此前_names_the_event_before(wenda):
@@ -156,13 +152,13 @@ def test_the_sentence_shown_is_whole_and_leans_back_across_windows(settings, emb
     reason = "因此被称为阿若，也被称为阿若憍陈如，这个称呼在汉译佛经里十分常见，历代注疏都沿用这一说法。"
     whole = "他后来离开僧团；独自在雪山修行十二年，最后在雪山入灭，遗体由山神火化。"
     assert reason not in index.passages[1].text
-    assert wenda.in_context("独自在雪山修行十二年，最后在雪山入灭，遗体由山神火化。", second) == reason + whole
-    assert wenda.in_context("他后来离开僧团；", second) == reason + whole
+    assert in_context(wenda.index, "独自在雪山修行十二年，最后在雪山入灭，遗体由山神火化。", second) == reason + whole
+    assert in_context(wenda.index, "他后来离开僧团；", second) == reason + whole
     # One step back only, and the first sentence of an article has nothing before it.
     first = Hit(index.passages[0], 0.9, 1.0, 1.0, 0)
-    assert wenda.in_context(reason, first).startswith("阿若是他的名字")
+    assert in_context(wenda.index, reason, first).startswith("阿若是他的名字")
     opening = sentences_of(index.passages[0].text)[0]
-    assert wenda.in_context(opening, first) == opening
+    assert in_context(wenda.index, opening, first) == opening
 
 
 def test_quantities_written_another_way_than_asked():
@@ -191,23 +187,23 @@ def test_a_latin_unit_is_not_the_end_of_another():
 def test_a_sentence_is_shown_with_the_but_that_follows_it(wenda):
     text = "MonoDevelop是一个开源集成开发环境。MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。目前由Novell维护。"
     hit = text_hit("mono.txt", "MonoDevelop", text)
-    assert wenda.in_context("MonoDevelop也可以在Windows跟Mac OS X平台上执行。", hit) == (
+    assert in_context(wenda.index, "MonoDevelop也可以在Windows跟Mac OS X平台上执行。", hit) == (
         "MonoDevelop也可以在Windows跟Mac OS X平台上执行。但并不是一开始就可以的，而是到2.2之后才正式可以。"
     )
-    assert wenda.in_context("MonoDevelop是一个开源集成开发环境。", hit) == "MonoDevelop是一个开源集成开发环境。"
+    assert in_context(wenda.index, "MonoDevelop是一个开源集成开发环境。", hit) == "MonoDevelop是一个开源集成开发环境。"
 
 
 def test_a_sentence_that_announces_what_follows_is_shown_with_it(wenda):
     text = "浮龙是沧龙科的一属。在沧龙类中，浮龙具有数个独有特征。牠们的鳍状肢狭窄、尾鳍大。浮龙的眼睛也相当大。模式种发现于1937年。"
     hit = text_hit("plotosaurus.txt", "浮龙", text)
-    assert wenda.in_context("在沧龙类中，浮龙具有数个独有特征。", hit) == (
+    assert in_context(wenda.index, "在沧龙类中，浮龙具有数个独有特征。", hit) == (
         "在沧龙类中，浮龙具有数个独有特征。牠们的鳍状肢狭窄、尾鳍大。浮龙的眼睛也相当大。"
     )
     # A sentence that says something itself stands alone.
-    assert wenda.in_context("浮龙的眼睛也相当大。", hit) == "浮龙的眼睛也相当大。"
+    assert in_context(wenda.index, "浮龙的眼睛也相当大。", hit) == "浮龙的眼睛也相当大。"
     lines = "学校的班级分为下列两种类型：\n普通班：招收一般学生。\n特色班：招收有专长的学生。\n学校设有图书馆。"
     hit = text_hit("school.txt", "学校", lines)
-    assert wenda.in_context("学校的班级分为下列两种类型：", hit) == "学校的班级分为下列两种类型：普通班：招收一般学生。特色班：招收有专长的学生。"
+    assert in_context(wenda.index, "学校的班级分为下列两种类型：", hit) == "学校的班级分为下列两种类型：普通班：招收一般学生。特色班：招收有专长的学生。"
 
 
 def test_a_name_jieba_glued_to_its_neighbour_is_mended_against_the_corpus():

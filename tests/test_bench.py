@@ -9,18 +9,13 @@ import sys
 import numpy as np
 import pytest
 
+from bot.answer.cache import AnswerCache
 from bot.config import Settings
-from bot.ingest.clean import read_document
+from bot.ingest.corpus import read_document
 from bot.ingest.passages import make_passages, split_sentences
-from bot.search.cache import AnswerCache
-from bot.search.index import (
-    Index,
-    configure_search,
-    dense_index_kind,
-    make_bm25,
-    make_faiss_index,
-)
-from bot.text.fold import lexical_tokens
+from bot.search.dense import configure_search, dense_index_kind, make_faiss_index
+from bot.search.index import Index
+from bot.search.lexical import lexical_tokens, make_bm25
 from tests.conftest import CORPUS, ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the measuring tool lives beside the package

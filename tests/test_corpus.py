@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bot.ingest.clean import clean_document, corpus_files, read_document
+from bot.ingest.clean import clean_document
+from bot.ingest.corpus import corpus_files, read_document
 from tests.conftest import CORPUS
 
 SOURCE = (CORPUS / "wanzhou-2020-12.txt").read_text(encoding="utf-8")

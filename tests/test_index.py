@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from bot.search.build import build_lock, corpus_changes, rebuild
 from bot.search.index import (
     CURRENT_FILE,
     Index,
@@ -14,10 +15,7 @@ from bot.search.index import (
     IndexDamaged,
     IndexMismatch,
     IndexMissing,
-    build_lock,
-    corpus_changes,
     current_build,
-    rebuild,
 )
 from tests.conftest import corpus_copy
 

@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from bot.search.index import Index, clean_leftovers, current_build, rebuild
+from bot.search.build import clean_leftovers, rebuild
+from bot.search.index import Index, current_build
 from tests.conftest import corpus_copy
 
 NEW_DOCUMENT = """# 万州新闻
@@ -148,7 +149,7 @@ def test_ask_rebuilds_a_damaged_index(corpus_settings, embedder, cli_env):
 
 def test_lock_is_held_across_processes(corpus_settings):
     script = (  # holds the lock until its standard input closes
-        "import sys; from pathlib import Path; from bot.search.index import build_lock\n"
+        "import sys; from pathlib import Path; from bot.search.build import build_lock\n"
         "with build_lock(Path(sys.argv[1])):\n    print('locked', flush=True); sys.stdin.read()\n"
     )
     holder = subprocess.Popen(
@@ -156,7 +157,8 @@ def test_lock_is_held_across_processes(corpus_settings):
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        from bot.search.index import IndexBusy, build_lock
+        from bot.search.build import build_lock
+        from bot.search.index import IndexBusy
 
         with pytest.raises(IndexBusy):
             with build_lock(corpus_settings.index_dir):

@@ -336,7 +336,7 @@ def test_a_table_at_a_documents_end_is_text_of_its_passages(tmp_path):
     """Bare rows at the end read as a trailing headline and went into the section's title."""
     import docx
 
-    from bot.ingest.clean import read_document
+    from bot.ingest.corpus import read_document
     from bot.ingest.passages import make_passages
 
     document = docx.Document()

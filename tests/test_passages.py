@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bot.ingest.clean import clean_document, read_document
+from bot.ingest.clean import clean_document
+from bot.ingest.corpus import read_document
 from bot.ingest.passages import make_passages, sentence_windows, split_sentences
 from tests.conftest import CORPUS
 

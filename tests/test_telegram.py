@@ -18,7 +18,8 @@ from telegram import Bot, Message
 from bot.answer.pipeline import Answer
 from bot.config import Settings
 from bot.ingest.passages import Passage
-from bot.search.index import BuildReport, Hit
+from bot.search.build import BuildReport
+from bot.search.index import Hit
 from bot.telegram import (
     MORE,
     NOT_FOUND,

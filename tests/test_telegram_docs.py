@@ -17,7 +17,7 @@ from reportlab.pdfgen import canvas
 
 import bot.telegram.admin
 from bot.answer.pipeline import Wenda
-from bot.search.index import rebuild
+from bot.search.build import rebuild
 from bot.telegram import (
     ADMIN_ONLY,
     CANCEL,

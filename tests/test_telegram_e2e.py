@@ -27,7 +27,8 @@ import bot.telegram.admin
 from bot.answer.pipeline import Answer, Wenda
 from bot.config import Settings
 from bot.ingest.passages import Passage
-from bot.search.index import Hit, rebuild
+from bot.search.build import rebuild
+from bot.search.index import Hit
 from bot.telegram import (
     ADMIN_ONLY,
     ALLOWED_UPDATES,

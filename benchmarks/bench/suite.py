@@ -333,8 +333,7 @@ def bm25_from_parts(corpus: SyntheticCorpus, k1: float = 1.5, b: float = 0.75, c
     BM25 scores, same CSC layout; `make_bm25` would tokenise a million passages one by one in Python
     for most of an hour. Checked against `make_bm25` in tests/test_bench.py.
     """
-    from bot.search.index import _bm25s
-    from bot.text.fold import lexical_tokens
+    from bot.search.lexical import lexical_tokens, load_bm25s
 
     vocab: dict[str, int] = {}
     part_tokens = []
@@ -377,7 +376,7 @@ def bm25_from_parts(corpus: SyntheticCorpus, k1: float = 1.5, b: float = 0.75, c
         indices[where] = docs
         cursor += counts
     pairs.clear()
-    bm25 = _bm25s().BM25(k1=k1, b=b)
+    bm25 = load_bm25s().BM25(k1=k1, b=b)
     bm25.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
     bm25.vocab_dict = vocab
     bm25.unique_token_ids_set = set(vocab.values())
@@ -551,13 +550,9 @@ def measure_embedding(embedder: Any, texts: Sequence[str], queries: Sequence[str
 
 def worker_synthetic(args: dict[str, Any]) -> dict[str, Any]:
     """Build a synthetic index of `size` passages, time its parts, measure Recall@10, save it."""
-    from bot.search.index import (
-        FORMAT_VERSION,
-        TOKENIZER,
-        Index,
-        dense_index_kind,
-        make_faiss_index,
-    )
+    from bot.search.dense import dense_index_kind, make_faiss_index
+    from bot.search.index import FORMAT_VERSION, Index
+    from bot.search.lexical import TOKENIZER
 
     settings = _settings_from(args["settings"])
     pool = Pool.load(Path(args["pool"]))
@@ -619,7 +614,7 @@ def _note(message: str) -> None:
 
 def build_shipped(settings: Settings, embedder: Any, index_dir: Path) -> dict[str, Any]:
     """Build the corpus's index from scratch (an empty embedding cache) into `index_dir`, timing its steps."""
-    from bot.search.index import build_index
+    from bot.search.build import build_index
 
     marks: dict[str, float] = {}
 
@@ -653,7 +648,9 @@ def build_cmrc(settings: Settings, embedder: Any, cmrc: Path) -> tuple[dict[str,
     the embedding cache in INDEX_DIR (embedded once, on the first run; the embedding rate is measured apart)."""
     from bot.ingest.clean import clean_document
     from bot.ingest.passages import make_passages
-    from bot.search.index import embedding_cache, make_bm25, make_faiss_index
+    from bot.search.build import embedding_cache
+    from bot.search.dense import make_faiss_index
+    from bot.search.lexical import make_bm25
 
     paragraphs = cmrc_documents(cmrc)
     started = time.perf_counter()

@@ -7,9 +7,15 @@ traditional characters is analysed the same way.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from bot.answer.synonyms import mentions
+from bot.ingest.passages import Passage
+from bot.search.index import Index
 from bot.text.fold import fold, has_cjk
 
 TIME, QUANTITY, PLACE, ENTITY, LIST, YES_NO, OTHER = "time", "quantity", "place", "entity", "list", "yes_no", "other"
@@ -160,3 +166,92 @@ def analyse(question: str) -> QuestionInfo:
         person=bool(re.search(r"谁|\bwho(m|se)?\b", folded)),
         attribute=next((word for phrase, word in ATTRIBUTE_WORDS.items() if phrase in folded), None),
     )
+
+
+# Characters of question words carry no evidence about which sentence answers.
+QUESTION_WORD_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
+
+
+QUESTION_STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到 让 向 之间 之 中 上 下 里 后 前 时 年 月 日 个 这 那 其 该 都 也 就 还 又 并 将 已 已经 以 于 等 有 没有 要 能 会 可以 呢 吗 吧 啊 请问 一下 the a an of to in on at for and or is are was were be been did do does what when where who which how".split())
+
+
+def content_words(question_content: str) -> list[str]:
+    """The question's content words (jieba), without stopwords: `万州和达州之间的城际快巴开通的` ->
+    `["万州", "达州", "城际", "快巴", "开通"]`. A quoted title (《改革协作框架协议》) is also kept whole."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    words = [quoted for quoted in re.findall(r"[《“\"]([^》”\"]{2,30})[》”\"]", question_content)]
+    for word in _unglue(jieba.lcut(question_content), jieba.dt.FREQ):
+        word = word.strip()
+        if not word or word in QUESTION_STOPWORDS or (len(word) == 1 and not word.isalnum()):
+            continue
+        if len(word) == 1 and word in QUESTION_WORD_CHARS:
+            continue
+        if word not in words:
+            words.append(word)
+    return words
+
+
+# What jieba's HMM glues to a neighbouring character: 有 and 是 after it, a date's unit before it.
+GLUED_AFTER, GLUED_BEFORE = "有是", "年月日"
+
+
+def _unglue(tokens: list[str], dictionary: dict[str, int]) -> list[str]:
+    """jieba's tokens, with each two-character word its HMM made up of 有 or 是 and the character before it,
+    or of a date's unit and the character after it, taken apart: 上部叶有什么特点 gives `叶有`, 茨柏克沃斯基是
+    gives `基是`, 2016年林郁智 gives `年林`. Such a word is in no sentence, so the question looked less covered
+    than it was; its parts are 叶 and the stopword 有."""
+    unglued: list[str] = []
+    for token in tokens:
+        glued = len(token) == 2 and has_cjk(token) and token not in dictionary
+        if glued and (token[1] in GLUED_AFTER or token[0] in GLUED_BEFORE):
+            unglued.extend(token)
+        else:
+            unglued.append(token)
+    return unglued
+
+
+# The longest question word mend_words looks into (its pieces are searched in quadratic time).
+MENDED_WORD_MAX = 8
+
+
+def mend_words(index: Index, words: list[str]) -> list[str]:
+    """The question's words with jieba's gluing undone against the corpus: a Chinese word the corpus never
+    has, but which is a word it has plus at most one character, becomes that word (`黄华麒是` -> `黄华麒`,
+    `以兆康苑` -> `兆康苑`, `魏舒史` -> `魏舒`; jieba joins a name it does not know to its neighbour). A word
+    the corpus lacks otherwise stays whole: its absence is what says the corpus cannot answer."""
+    def pieces(text: str) -> list[str]:
+        """The longest parts of `text` (two characters or more) the corpus has, left to right."""
+        for length in range(len(text), 1, -1):
+            for start in range(len(text) - length + 1):
+                if index.has_word(text[start : start + length]):
+                    end = start + length
+                    return pieces(text[:start]) + [text[start:end]] + pieces(text[end:])
+        return []
+
+    mended: list[str] = []
+    for word in words:
+        # A word longer than jieba's (a quoted title, kept whole on purpose) is not searched: its pieces are many.
+        glued = 2 < len(word) <= MENDED_WORD_MAX and has_cjk(word) and not index.has_word(word)
+        found = pieces(word) if glued else []
+        keep = found if found and len(word) - sum(map(len, found)) <= 1 else [word]
+        mended.extend(piece for piece in keep if piece not in mended)
+    return mended
+
+
+def word_share(index: Index, words: list[str], texts: list[str]) -> np.ndarray:
+    """For each (folded) text, the IDF-weighted share of the words it contains (0..1), a word counting where
+    a word of its group does (bot.answer.synonyms: 出生地 where the text says 生于).
+
+    A question about something the corpus never mentions (`万州的GDP是多少`: no passage says GDP)
+    keeps a low share however close its vector lands; a word the corpus lacks weighs the most.
+    """
+    weights = index.word_idf(words)
+    present = np.array([[mentions(text, word) for word in words] for text in texts], dtype=np.float64)
+    return present.reshape(len(texts), len(words)) @ weights / (float(weights.sum()) or 1.0)
+
+
+def coverage(index: Index, words: list[str], passage: Passage) -> float:
+    """IDF-weighted share of the question's content words that the passage (and its section title) contains."""
+    return float(word_share(index, words, [fold(passage.text + passage.section)])[0]) if words else 0.0

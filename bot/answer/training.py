@@ -40,8 +40,9 @@ from bot.answer.reader import (
     encode,
     save_weights,
 )
+from bot.search.lexical import lexical_tokens
 from bot.text.cjk import has_chinese
-from bot.text.fold import fold, lexical_tokens
+from bot.text.fold import fold
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Corpus files -> cleaned documents: undo OCR damage, find headlines, keep offsets into the source.
+"""Raw text -> cleaned documents: undo OCR damage, find headlines, keep offsets into the source.
 
 OCR'd newspaper text arrives with a hard line break every 10-25 characters, blank lines inside
 sentences (column and page breaks), spaces inside dates (`12 月 3 日`), headlines on lines of their
@@ -9,14 +9,11 @@ remembers the offset of the character in the source it came from.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-from bot.ingest.loaders import SUPPORTED_SUFFIXES, UnreadableDocument, load_text
 from bot.text.cjk import is_cjk
 
 # A sentence or clause may end with these; a block ending otherwise continues after a blank line.
@@ -278,55 +275,3 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
     close_section()
     return Document(doc_id=doc_id, title=title, source=source, sections=tuple(s for s in sections if s.text))
 
-
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Every supported file under the corpus folder, recursively, in a stable order."""
-    if not corpus_dir.is_dir():
-        return []
-    return sorted(
-        path
-        for path in corpus_dir.rglob("*")
-        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(".")
-    )
-
-
-def doc_id_for(path: Path, corpus_dir: Path) -> str:
-    """The document id: the path relative to the corpus folder, with forward slashes."""
-    return path.relative_to(corpus_dir).as_posix()
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, to notice changed documents."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def read_document(path: Path, corpus_dir: Path) -> Document:
-    """Load and clean one corpus file. Raises UnreadableDocument with a user-facing reason."""
-    loaded = load_text(path)
-    doc_id = doc_id_for(path, corpus_dir)
-    title = loaded.title or path.stem
-    markdown = path.suffix.lower() in {".md", ".markdown", ".docx", ".html", ".htm"}
-    document = clean_document(loaded.text, doc_id, title, markdown=markdown)
-    return Document(
-        doc_id=document.doc_id,
-        title=document.title,
-        source=document.source,
-        sections=document.sections,
-        encoding=loaded.encoding,
-    )
-
-
-__all__ = [
-    "Document",
-    "Section",
-    "UnreadableDocument",
-    "clean_document",
-    "corpus_files",
-    "doc_id_for",
-    "file_digest",
-    "read_document",
-]

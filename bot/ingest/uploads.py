@@ -29,8 +29,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.config import Settings
-from bot.ingest.clean import UnreadableDocument, corpus_files, doc_id_for, read_document
-from bot.ingest.loaders import SUPPORTED_SUFFIXES
+from bot.ingest.corpus import corpus_files, doc_id_for, read_document
+from bot.ingest.loaders import SUPPORTED_SUFFIXES, UnreadableDocument
 from bot.ingest.passages import make_passages
 
 STAGING_FOLDER = "tmp"  # beside the corpus folder

@@ -1,4 +1,5 @@
-"""Build, save, load and search the index: FAISS vectors + BM25 + passage metadata, one manifest.
+"""Save, load and search the index: FAISS vectors + BM25 + passage metadata, one manifest (bot/search/build.py
+makes one from the corpus).
 
 On disk, `INDEX_DIR` holds one folder per build and a `CURRENT` file naming the one in use:
 
@@ -16,17 +17,14 @@ reader never sees half an index and an interrupted build leaves the previous one
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,23 +32,13 @@ from typing import Any
 import numpy as np
 
 from bot.config import Settings
-from bot.ingest.clean import (
-    Document,
-    UnreadableDocument,
-    corpus_files,
-    doc_id_for,
-    file_digest,
-    read_document,
-)
-from bot.ingest.passages import Passage, make_passages
-from bot.search.cache import EmbeddingCache
-from bot.text.fold import lexical_tokens
+from bot.ingest.passages import Passage
+from bot.search.dense import configure_search
+from bot.search.lexical import lexical_tokens, load_bm25s, longest_grams
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-TOKENIZER = "char-1-3-gram/v1"
-CLEANER = "ocr-clean/v1"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 MANIFEST = "manifest.json"
@@ -111,69 +99,6 @@ class Hit:
     position: int = 0  # row of the passage in the index
 
 
-@dataclass
-class BuildReport:
-    documents: int
-    passages: int
-    seconds: float
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    embedded: int = 0  # passages embedded this time (the rest came from the cache)
-    path: Path | None = None
-
-
-def _digest(path: Path) -> str:
-    """Checksum of a file or of every file in a folder (name + content)."""
-    digest = hashlib.blake2b(digest_size=20)
-    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for item in paths:
-        digest.update(item.relative_to(path).as_posix().encode() if path.is_dir() else b"")
-        with item.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_tree(path: Path) -> None:
-    for item in [path, *path.rglob("*")]:
-        fd = os.open(item, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def corpus_changes(manifest: dict[str, Any], corpus_dir: Path) -> dict[str, list[str]]:
-    """What changed in the corpus since the index was built: added, changed, removed document ids.
-
-    Files whose size and modification time are unchanged are not re-read. A file the build skipped
-    (unreadable) counts as known while it stays as it was, and as changed once it is not.
-    """
-    indexed = manifest.get("documents", {})
-    known = {**{entry["doc"]: entry for entry in manifest.get("skipped", []) if "size" in entry}, **indexed}
-    current = {doc_id_for(path, corpus_dir): path for path in corpus_files(corpus_dir)}
-    changed = []
-    for doc_id, path in current.items():
-        if doc_id not in known:
-            continue
-        entry = known[doc_id]
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        if stat.st_size == entry["size"] and stat.st_mtime_ns == entry["mtime_ns"]:
-            continue
-        try:
-            if stat.st_size != entry["size"] or file_digest(path) != entry["sha256"]:
-                changed.append(doc_id)
-        except OSError:
-            changed.append(doc_id)
-    return {
-        "added": sorted(set(current) - set(known)),
-        "changed": sorted(changed),
-        "removed": sorted(set(indexed) - set(current)),  # a skipped file's going takes nothing from the index
-    }
-
-
 class Index:
     """Passages, their vectors (FAISS) and their BM25 index, with the manifest that describes them."""
 
@@ -214,13 +139,13 @@ class Index:
         """IDF of whole words, by the rarest of their character n-grams (an upper bound on their frequency)."""
         weights = []
         for word in words:
-            grams = _longest_grams(word)
+            grams = longest_grams(word)
             weights.append(float(self.idf(grams).max()) if grams else 0.0)
         return np.array(weights)
 
     def has_word(self, word: str) -> bool:
         """Whether the passages may hold the word: each of its longest character n-grams is in some passage."""
-        grams = _longest_grams(word)
+        grams = longest_grams(word)
         return bool(grams) and all(gram in self.bm25.vocab_dict for gram in grams)
 
     def dense_search(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -307,7 +232,7 @@ class Index:
         """
         import faiss
 
-        bm25s = _bm25s()
+        bm25s = load_bm25s()
         build = current_build(index_dir)
         if build is None:
             raise IndexMissing(f"No index in {index_dir}")
@@ -362,21 +287,6 @@ class Index:
             )
 
 
-def _longest_grams(word: str) -> list[str]:
-    """The word's longest lexical tokens (its trigrams, or bigrams for two characters): what it is matched by."""
-    grams = lexical_tokens(word)
-    longest = max((len(g) for g in grams), default=0)
-    return [g for g in grams if len(g) == longest]
-
-
-def _bm25s():
-    """Import bm25s, which sets its logger to DEBUG on import: let it inherit our level instead."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.NOTSET)
-    return bm25s
-
-
 def _minmax(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return values
@@ -384,6 +294,39 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     if high - low < 1e-9:
         return np.ones_like(values) if high > 0 else np.zeros_like(values)
     return (values - low) / (high - low)
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The folder of the build in use, or None."""
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not name or "/" in name or name.startswith("."):
+        return None
+    build = index_dir / name
+    return build if build.is_dir() else None
+
+
+def _digest(path: Path) -> str:
+    """Checksum of a file or of every file in a folder (name + content)."""
+    digest = hashlib.blake2b(digest_size=20)
+    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for item in paths:
+        digest.update(item.relative_to(path).as_posix().encode() if path.is_dir() else b"")
+        with item.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_tree(path: Path) -> None:
+    for item in [path, *path.rglob("*")]:
+        fd = os.open(item, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _switch_current(index_dir: Path, build_name: str) -> None:
@@ -400,18 +343,6 @@ def _switch_current(index_dir: Path, build_name: str) -> None:
         os.close(fd)
 
 
-def current_build(index_dir: Path) -> Path | None:
-    """The folder of the build in use, or None."""
-    try:
-        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    if not name or "/" in name or name.startswith("."):
-        return None
-    build = index_dir / name
-    return build if build.is_dir() else None
-
-
 def remove_stale_builds(index_dir: Path) -> list[str]:
     """Delete build folders other than the current one (left by interrupted or replaced builds)."""
     current = current_build(index_dir)
@@ -423,215 +354,3 @@ def remove_stale_builds(index_dir: Path) -> list[str]:
     for item in index_dir.glob(f"{CURRENT_FILE}.*.tmp"):
         item.unlink(missing_ok=True)
     return removed
-
-
-def clean_leftovers(index_dir: Path) -> list[str]:
-    """Remove what interrupted builds left behind, unless a build is running right now."""
-    if not index_dir.is_dir():
-        return []
-    try:
-        with build_lock(index_dir):
-            removed = remove_stale_builds(index_dir)
-    except IndexBusy:
-        return []
-    if removed:
-        log.info("removed leftovers of interrupted builds: %s", ", ".join(removed))
-    return removed
-
-
-@contextlib.contextmanager
-def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the index folder's lock: one build at a time, across processes."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK_FILE).open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError as error:
-            raise IndexBusy(f"Another process is building the index in {index_dir}") from error
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def dense_index_kind(passages: int, settings: Settings | None = None) -> str:
-    """The FAISS index factory string for this many passages: exact "Flat" below ANN_MIN_PASSAGES,
-    the approximate ANN_FACTORY from there on (`"IVF{nlist},Flat"` -> `"IVF4000,Flat"` at 1M passages).
-
-    Exact search over a million 384-dimensional vectors takes 130-220 ms on one core; IVF (nprobe 512) about 17.
-    """
-    if settings is None or passages < settings.ann_min_passages:
-        return "Flat"
-    nlist = max(1, int(4 * passages**0.5))
-    return settings.ann_factory.replace("{nlist}", str(nlist))
-
-
-def make_faiss_index(vectors: np.ndarray, settings: Settings | None = None) -> Any:
-    """An inner-product index over normalised vectors (FAISS index factory), chosen by `dense_index_kind`.
-
-    Without settings it is exact, as it always was.
-    """
-    import faiss
-
-    dim = vectors.shape[1]
-    index = faiss.index_factory(dim, dense_index_kind(len(vectors), settings), faiss.METRIC_INNER_PRODUCT)
-    if settings is not None and hasattr(index, "hnsw"):
-        index.hnsw.efConstruction = settings.hnsw_ef_construction
-    if len(vectors):
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        searching_threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(len(os.sched_getaffinity(0)))  # building uses every core; searching one (bot/__init__.py)
-        try:
-            if not index.is_trained:  # IVF: learn the lists from a sample (FAISS uses at most 256 per list)
-                sample = np.random.default_rng(0).permutation(len(vectors))[: 64 * _ivf(index).nlist]
-                index.train(vectors[np.sort(sample)])
-            index.add(vectors)
-        finally:
-            faiss.omp_set_num_threads(searching_threads)
-    configure_search(index, settings)
-    return index
-
-
-def _ivf(index: Any) -> Any:
-    """The IVF part of a FAISS index, or None."""
-    import faiss
-
-    try:
-        return faiss.extract_index_ivf(index)
-    except (RuntimeError, TypeError):
-        return None
-
-
-def configure_search(index: Any, settings: Settings | None = None) -> None:
-    """Search parameters of an approximate index (HNSW efSearch, IVF nprobe) from the settings, and
-    for IVF the direct map that `Index.dense_scores` reads vectors back through."""
-    import faiss
-
-    if hasattr(index, "hnsw"):
-        if settings is not None:
-            index.hnsw.efSearch = settings.hnsw_ef_search
-        return
-    ivf = _ivf(index)
-    if ivf is not None:
-        if settings is not None:
-            ivf.nprobe = settings.ivf_nprobe
-        if ivf.direct_map.type == faiss.DirectMap.NoMap:
-            ivf.make_direct_map()
-
-
-def make_bm25(passages: list[Passage]) -> Any:
-    """A BM25 index over the passages' character n-grams."""
-    bm25 = _bm25s().BM25()
-    corpus = [lexical_tokens(passage.text + " " + passage.section) or [""] for passage in passages]
-    if corpus:
-        bm25.index(corpus, show_progress=False)
-    return bm25
-
-
-def load_documents(
-    corpus_dir: Path, progress: Progress | None = None
-) -> tuple[list[Document], dict[str, Any], list[dict[str, str]]]:
-    """Read and clean every corpus file: (documents, fingerprint by document id, skipped files with reasons)."""
-    files = corpus_files(corpus_dir)
-    documents = []
-    skipped = []
-    fingerprint: dict[str, Any] = {}
-    for number, path in enumerate(files, 1):
-        if progress:
-            progress("read", number, len(files))
-        doc_id = doc_id_for(path, corpus_dir)
-        try:
-            document = read_document(path, corpus_dir)
-        except UnreadableDocument as error:
-            # Known to the manifest as it is, so that `corpus_changes` does not report it as new until it changes.
-            skipped.append({"doc": doc_id, "reason": str(error), **_file_state(path)})
-            log.warning("skipped %s: %s", doc_id, error)
-            continue
-        documents.append(document)
-        fingerprint[doc_id] = {**_file_state(path), "title": document.title, "encoding": document.encoding, "passages": 0}
-    return documents, fingerprint, skipped
-
-
-def _file_state(path: Path) -> dict[str, Any]:
-    """Size, modification time and SHA-256 of a corpus file (None for what cannot be read)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return {"size": None, "mtime_ns": None, "sha256": None}
-    try:
-        digest = file_digest(path)
-    except OSError:
-        digest = None
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-
-
-def embedding_cache(settings: Settings, embedder: Any) -> EmbeddingCache:
-    """The persistent passage-vector cache for the configured model."""
-    return EmbeddingCache(settings.index_dir / "embeddings", embedder.name, embedder.dim)
-
-
-def index_passages(
-    passages: list[Passage],
-    embedder: Any,
-    cache: EmbeddingCache | None,
-    settings: Settings,
-    progress: Progress | None = None,
-) -> tuple[Index, int]:
-    """Embed (through the cache) and index passages; returns the index and how many were newly embedded."""
-    texts = [passage.text for passage in passages]
-    report = (lambda done, total: progress("embed", done, total)) if progress else None
-    if cache is None:
-        vectors = embedder.encode_passages(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
-        embedded = len(texts)
-    else:
-        vectors, embedded = cache.embed(texts, embedder.encode_passages, settings.embedding_batch_size, report)
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "embedding_model": settings.embedding_model,
-        "dim": int(embedder.dim),
-        "passage_count": len(passages),
-        "passage_min_chars": settings.passage_min_chars,
-        "passage_max_chars": settings.passage_max_chars,
-        "tokenizer": TOKENIZER,
-        "cleaner": CLEANER,
-        "dense_index": dense_index_kind(len(passages), settings),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    index = Index(passages, make_faiss_index(vectors.reshape(-1, embedder.dim), settings), make_bm25(passages), manifest)
-    return index, embedded
-
-
-def build_index(settings: Settings, embedder: Any, progress: Progress | None = None) -> tuple[Index, BuildReport]:
-    """Read the corpus, cut passages, embed the new ones and index them all. Writes only the embedding cache."""
-    started = time.perf_counter()
-    documents, fingerprint, skipped = load_documents(settings.corpus_dir, progress)
-    passages = make_passages(documents, settings.passage_min_chars, settings.passage_max_chars)
-    for passage in passages:
-        fingerprint[passage.doc_id]["passages"] += 1
-    index, embedded = index_passages(passages, embedder, embedding_cache(settings, embedder), settings, progress)
-    seconds = time.perf_counter() - started
-    index.manifest.update(
-        document_count=len(documents),
-        documents=fingerprint,
-        skipped=skipped,
-        build_seconds=round(seconds, 3),
-        embedded_passages=embedded,
-    )
-    return index, BuildReport(len(documents), len(passages), seconds, skipped, embedded=embedded)
-
-
-def rebuild(settings: Settings, embedder: Any, progress: Progress | None = None, wait: bool = False) -> tuple[Index, BuildReport]:
-    """Build the index from the corpus and make it current, holding the build lock."""
-    with build_lock(settings.index_dir, wait=wait):
-        index, report = build_index(settings, embedder, progress)
-        if report.passages == 0:
-            # Never replace a working index with an empty one (a wrong CORPUS_DIR, an emptied folder).
-            kept = "; the previous index stays in use" if current_build(settings.index_dir) is not None else ""
-            raise EmptyCorpus(
-                f"No text found in {settings.corpus_dir} "
-                f"({len(report.skipped)} {'file' if len(report.skipped) == 1 else 'files'} skipped)",
-                f"{EmptyCorpus.remedy[:-1]}{kept}.",
-                report.skipped,
-            )
-        report.path = index.save(settings.index_dir)
-    return index, report

@@ -14,7 +14,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
-from bot.ingest.clean import UnreadableDocument, corpus_files
+from bot.ingest.corpus import corpus_files
+from bot.ingest.loaders import UnreadableDocument
 from bot.ingest.uploads import (
     Upload,
     discard,
@@ -26,7 +27,8 @@ from bot.ingest.uploads import (
     safe_name,
     stage_upload,
 )
-from bot.search.index import EmptyCorpus, IndexBusy, rebuild
+from bot.search.build import rebuild
+from bot.search.index import EmptyCorpus, IndexBusy
 from bot.telegram.format import (
     escape,
     excerpt,

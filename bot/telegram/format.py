@@ -16,7 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.answer.pipeline import Answer
 from bot.ingest.uploads import DocumentInfo, Upload, supported_types
-from bot.search.index import BuildReport, Hit, Index
+from bot.search.build import BuildReport
+from bot.search.index import Hit, Index
 from bot.telegram.state import Stats
 from bot.telegram.texts import (
     ANSWER_CHARS,

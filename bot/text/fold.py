@@ -12,10 +12,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from bot.text.cjk import has_chinese, is_cjk, is_ideograph
+from bot.text.cjk import has_chinese, is_cjk
 
 # Roman numerals stay single characters (NFKC would turn Ⅱ into II and change lengths).
-_KEEP = set("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ")
+ROMAN_NUMERALS = set("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ")
 ASCII_WORD_RE = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 
 
@@ -28,7 +28,7 @@ def _t2s():
 
 @lru_cache(maxsize=65536)
 def _fold_char(char: str) -> str:
-    if char in _KEEP:
+    if char in ROMAN_NUMERALS:
         return char
     folded = unicodedata.normalize("NFKC", char)
     if len(folded) != 1:
@@ -78,40 +78,3 @@ def is_traditional(text: str) -> bool:
 def has_cjk(text: str) -> bool:
     """Whether the text holds a Chinese character (full-width punctuation alone does not count)."""
     return has_chinese(text)
-
-
-def lexical_tokens(text: str) -> list[str]:
-    """BM25 tokens: Chinese character 1-, 2- and 3-grams, Latin words and numbers.
-
-    Measured on CMRC 2018 (see README): character n-grams retrieve better than jieba words and
-    need no dictionary of the corpus's names (渝万, 万达开); trigrams reward a quoted phrase
-    (《改革协作框架协议》) matched whole. `"渝万高铁"` ->
-    `["渝", "万", "高", "铁", "渝万", "万高", "高铁", "渝万高", "万高铁"]`.
-    """
-    folded = fold(text)
-    tokens: list[str] = []
-    run: list[str] = []
-
-    def flush_run() -> None:
-        tokens.extend(run)
-        tokens.extend(a + b for a, b in zip(run, run[1:]))
-        tokens.extend(a + b + c for a, b, c in zip(run, run[1:], run[2:]))
-        run.clear()
-
-    position = 0
-    length = len(folded)
-    while position < length:
-        char = folded[position]
-        if is_ideograph(char) or char in _KEEP:
-            run.append(char)
-            position += 1
-            continue
-        flush_run()
-        match = ASCII_WORD_RE.match(folded, position)
-        if match:
-            tokens.append(match.group())
-            position = match.end()
-        else:
-            position += 1
-    flush_run()
-    return tokens
