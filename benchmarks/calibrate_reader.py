@@ -29,7 +29,7 @@ OPEN = {
 
 def gather() -> None:
     from bot.answer.pipeline import Wenda
-    from bot.answer.training import is_chinese, is_held_out, load_questions
+    from bot.answer.training_data import is_chinese, is_held_out, load_questions
     from bot.config import Settings
     from bot.evaluate import char_f1, read_jsonl, squad_index
     from bot.search.embedding import Embedder

@@ -2,7 +2,7 @@
 
 BM25 indexes Chinese character n-grams, so an English question alone gives it nothing and the
 ranking is the dense model's. Here the BM25 side gets `EnglishToChinese.terms(question)` instead
-(see bot/crosslingual.py) and the evidence passage's rank is measured, for several fusion weights,
+(see bot/answer/crosslingual/) and the evidence passage's rank is measured, for several fusion weights,
 term budgets and filters, on the English paraphrases of the seed questions (eval/seed_en.jsonl)
 plus the seed's own English question v19. Then, for answerable and unanswerable English questions
 (eval/out_of_corpus.jsonl), it prints what the best passage looks like through the translation:

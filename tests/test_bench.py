@@ -19,7 +19,7 @@ from bot.search.lexical import lexical_tokens, make_bm25
 from tests.conftest import CORPUS, ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the measuring tool lives beside the package
-from bench import suite as bench  # noqa: E402
+import bench  # noqa: E402
 
 
 def clustered_vectors(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:

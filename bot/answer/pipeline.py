@@ -118,7 +118,7 @@ class Wenda:
             from bot.answer.reader import reader_for
 
             reader = reader_for(settings)
-        self.reader = reader  # bot.answer.reader.Reader, or None: the rules of bot/extract.py choose the answer
+        self.reader = reader  # bot.answer.reader.Reader, or None: the rules of bot/answer/extract.py choose the answer
         self.answer_cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_seconds)
         self._translator: EnglishToChinese | None = None
         self._translator_lock = threading.Lock()

@@ -14,6 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answer.synonyms import mentions
+from bot.answer.units import (
+    AREA,
+    COUNTERS,
+    CURRENCIES,
+    DURATION,
+    LENGTH,
+    UNIT_SPELLINGS,
+)
 from bot.ingest.passages import Passage
 from bot.search.index import Index
 from bot.text.fold import fold, has_cjk
@@ -40,32 +48,7 @@ ENGLISH_TYPES = [
     (re.compile(r"^(is|are|does|do|did|was|were|has|have|can)\b", re.I), YES_NO),
 ]
 
-# The unit a quantity question implies, as a pattern the answer's unit must match.
-LENGTH = r"米|公里|千米|厘米|毫米|公分|英里|km|cm|mm|m\b|哩|尺"
-AREA = r"平方公里|平方米|平方千米|公顷|亩|km²|m²|km2"
-DURATION = r"分钟|小时|天|日|周|个月|月|年|秒"
-# The words a number counts things in (联赛共有16支球队): the one list question types, implied units and
-# answer spans share (bot/extract.py's UNITS holds them all, with the measures and currencies).
-CLASSIFIER_WORDS = (
-    "个", "项", "头", "只", "所", "家", "条", "座", "人", "名", "位", "种", "处", "次", "户", "辆", "架", "艘", "件",
-    "台", "套", "批", "张", "类", "级", "届", "股", "层", "场", "部", "本", "篇", "口", "枚", "支", "床", "册",
-)
-CLASSIFIERS = "|".join(CLASSIFIER_WORDS)
-COUNTERS = CLASSIFIERS + "|岁|倍|元|亿元|万元|美元|吨|公斤|千克|克|度|%|" + LENGTH + "|" + AREA + "|" + DURATION
 EXPLICIT_UNIT_RE = re.compile(rf"(?:多少|几)({COUNTERS})")
-# An asked unit the answer may write another way: 多少厘米 -> 2cm or 80公分; and 个, the general classifier,
-# for which the text may use a specific one (几个孩子 -> 3名子女) when it has no 个 (CLASSIFIERS, above).
-UNIT_SPELLINGS = [
-    {"厘米", "公分", "cm"},
-    {"米", "公尺", "m"},
-    {"公里", "千米", "km"},
-    {"毫米", "mm"},
-    {"平方公里", "平方千米", "km²", "km2"},
-    {"平方米", "m²", "m2"},
-    {"公斤", "千克", "kg"},
-]
-# Currencies besides 元 and 美元, in the text's spellings.
-CURRENCIES = "日元|日圆|港元|港币|新台币|台币|欧元|英镑|韩元|越南盾|卢布|法郎"
 UNIT_HINTS = [
     (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), rf"元|{CURRENCIES}"),
     (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),

