@@ -53,8 +53,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
-    from bot.cli import load_pipeline
     from bot.config import Settings
+    from bot.startup import load_pipeline
 
     settings = Settings()
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Load test of the Telegram bot through the loopback fake Bot API: many users asking at once.
 
 The real bot (`wenda serve` in its own process, as deployed: PTB polling, AIORateLimiter, answers
-off the event loop) runs against tests/fake_botapi.py on 127.0.0.1, which runs here with the users.
+off the event loop) runs against tests/telegram/fake_botapi.py on 127.0.0.1, which runs here with the users.
 `--in-process` runs the bot in this process instead, where it shares one interpreter lock with the
 fake server and the users. Each of `--users` users asks `--questions` questions:
 
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.telegram import ALLOWED_UPDATES, build_application  # noqa: E402
-from tests.fake_botapi import FakeBotAPI  # noqa: E402
+from tests.telegram.fake_botapi import FakeBotAPI  # noqa: E402
 
 FIRST_USER = 100_000
 
@@ -206,8 +206,8 @@ async def bot_process(server: TimedFakeBotAPI, environment: dict[str, str]):
 @contextlib.asynccontextmanager
 async def bot_in_process(server: TimedFakeBotAPI, environment: dict[str, str]):
     """The bot in this process, sharing its interpreter (and GIL) with the fake server and the users."""
-    from bot.cli import load_pipeline
     from bot.config import Settings
+    from bot.startup import load_pipeline
 
     settings = Settings(**{key.lower(): value for key, value in environment.items()})
     wenda = load_pipeline(settings)

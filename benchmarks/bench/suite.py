@@ -187,16 +187,16 @@ def cold_start_ask(settings: Settings, question: str) -> dict[str, Any]:
 
 def cold_start_serve(settings: Settings, question: str) -> dict[str, Any]:
     """Seconds from starting `wenda serve` (against a loopback fake Bot API) until it logs that it is up
-    and polling, and from then to its reply to a first question. Needs tests/fake_botapi.py (a checkout)."""
+    and polling, and from then to its reply to a first question. Needs tests/telegram/fake_botapi.py (a checkout)."""
     import signal
     import threading
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     try:
-        from tests.fake_botapi import FakeBotAPI
+        from tests.telegram.fake_botapi import FakeBotAPI
     except ImportError as error:
-        return {"skipped": f"tests/fake_botapi.py is not importable ({error}): run the bench from a checkout"}
+        return {"skipped": f"tests/telegram/fake_botapi.py is not importable ({error}): run the bench from a checkout"}
     up = threading.Event()
     lines: list[str] = []
     with FakeBotAPI() as server:

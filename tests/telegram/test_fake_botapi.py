@@ -1,4 +1,4 @@
-"""Proves that tests/fake_botapi.py behaves like the Bot API for a REAL PTB bot.
+"""Proves that tests/telegram/fake_botapi.py behaves like the Bot API for a REAL PTB bot.
 
 The PTB tests run a full Application (polling Updater and all) against the fake over
 HTTP; the raw tests use urllib to pin down the wire-level behaviour.
@@ -36,8 +36,8 @@ from telegram.ext import (
 )
 
 try:
-    from tests.fake_botapi import FakeBotAPI
-except ImportError:  # run as rootdir-less module (tests/ on sys.path)
+    from tests.telegram.fake_botapi import FakeBotAPI
+except ImportError:  # run as rootdir-less module (tests/telegram/ on sys.path)
     from fake_botapi import FakeBotAPI
 
 USER = 4242

@@ -1,6 +1,6 @@
 """The real bot end to end: PTB's Application polling the fake Bot API on 127.0.0.1 over HTTP.
 
-Updates are injected into tests/fake_botapi.py, and the tests assert on what the bot sent there.
+Updates are injected into tests/telegram/fake_botapi.py, and the tests assert on what the bot sent there.
 No test talks to Telegram's servers.
 """
 
@@ -42,7 +42,7 @@ from bot.telegram import (
     webhook_options,
 )
 from tests.conftest import corpus_copy
-from tests.fake_botapi import FakeBotAPI
+from tests.telegram.fake_botapi import FakeBotAPI
 
 USER = 4242
 OTHER = 4343

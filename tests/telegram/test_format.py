@@ -1,7 +1,7 @@
 """bot/telegram/ without a network: formatting (Answer -> HTML + keyboard), paging data, the flood
 gate, group addressing, secrets kept out of logs, and `wenda serve`'s settings checks.
 
-The end-to-end tests (the real Application against the loopback Bot API) are in test_telegram_e2e.py.
+The end-to-end tests (the real Application against the loopback Bot API) are in test_app.py.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from bot.telegram import (
     parse_more,
     webhook_options,
 )
-from tests.fake_botapi import FakeBotAPI
+from tests.telegram.fake_botapi import FakeBotAPI
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SENTENCE = "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。"

@@ -33,8 +33,8 @@ from bot.telegram import (
     UPLOAD_IN_PRIVATE,
 )
 from tests.conftest import corpus_copy
-from tests.fake_botapi import FakeBotAPI
-from tests.test_telegram_e2e import (
+from tests.telegram.fake_botapi import FakeBotAPI
+from tests.telegram.test_app import (
     ADMIN,
     GROUP,
     NEW_DOCUMENT,
