@@ -136,6 +136,24 @@ class Settings(BaseSettings):
     ivf_nprobe: int = Field(
         512, ge=1, description="IVF lists searched per question, set when the index loads: more is slower and closer to exact search."
     )
+    # Where the index's vectors and BM25 live (docs/scale.md).
+    index_backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description='"faiss": FAISS and bm25s in each process, files under INDEX_DIR; "milvus": each build a '
+        "collection version in Milvus (Milvus Lite for a file MILVUS_URI, a Milvus server or cluster for http://), "
+        "searched there; INDEX_DIR still holds the passages and the vocabulary.",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus to use with INDEX_BACKEND=milvus: a file path ending in .db (Milvus Lite in the process), "
+        "or http://host:19530 (a milvus-lite server, Milvus standalone or a cluster). Empty: INDEX_DIR/milvus.db.",
+    )
+    milvus_token: SecretStr | None = Field(None, description='Milvus credentials ("user:password" or an API key); not logged.')
+    milvus_prefix: str = Field(
+        "wenda",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
+        description="Collection name prefix: each build is PREFIX_build_..., the alias PREFIX names the current one.",
+    )
     answer_cache_size: int = Field(256, ge=0, description="Answers kept for repeated identical questions; 0 = no answer cache.")
     answer_cache_seconds: float = Field(
         60.0, ge=0.0, description="How long a cached answer serves an identical question (a rebuilt index is never served stale answers)."

@@ -308,6 +308,10 @@ def squad_index(paragraphs: list[tuple[str, str, str]], wenda_settings, embedder
     documents = [clean_document(context, doc_id, title) for doc_id, title, context in paragraphs]
     passages = make_passages(documents, wenda_settings.passage_min_chars, wenda_settings.passage_max_chars)
     index, _ = index_passages(passages, embedder, embedding_cache(wenda_settings, embedder), wenda_settings, progress)
+    if index.unpublished is not None:  # INDEX_BACKEND=milvus: a scratch collection, never the alias's
+        from bot.search.milvus import MilvusStore
+
+        index.fill_store(MilvusStore(wenda_settings, f"{wenda_settings.milvus_prefix}_eval"), progress)
     return index
 
 

@@ -24,7 +24,11 @@ def progress_printer(quiet: bool):
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}
-    stages = {"read": ("reading documents", "file"), "embed": ("embedding passages", "passage")}
+    stages = {
+        "read": ("reading documents", "file"),
+        "embed": ("embedding passages", "passage"),
+        "publish": ("filling the Milvus collection", "passage"),
+    }
 
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
@@ -88,7 +92,7 @@ def build_index_for(settings: Settings, embedder, quiet: bool = False):
     machine), which the first English question would otherwise wait for."""
     from bot.answer.crosslingual.dictionary import prepare_cache
     from bot.search.build import rebuild
-    from bot.search.index import EmptyCorpus, IndexBusy
+    from bot.search.errors import EmptyCorpus, IndexBusy
 
     require_corpus(settings)
     dictionary = prepare_cache(settings.cache_dir())
@@ -117,13 +121,8 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     # when there is no index to answer from.
     require_corpus(settings, need_documents=False)
     from bot.search.build import clean_leftovers, corpus_changes
-    from bot.search.index import (
-        Index,
-        IndexDamaged,
-        IndexMissing,
-        IndexUnusable,
-        current_build,
-    )
+    from bot.search.errors import IndexDamaged, IndexMissing, IndexUnusable
+    from bot.search.index import Index, current_build
 
     if current_build(settings.index_dir) is None:
         require_corpus(settings)

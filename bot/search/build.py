@@ -22,12 +22,11 @@ from bot.ingest.loaders import UnreadableDocument
 from bot.ingest.passages import Passage, make_passages
 from bot.search.cache import EmbeddingCache
 from bot.search.dense import dense_index_kind, make_faiss_index
+from bot.search.errors import EmptyCorpus, IndexBusy
 from bot.search.index import (
     FORMAT_VERSION,
     LOCK_FILE,
-    EmptyCorpus,
     Index,
-    IndexBusy,
     Progress,
     current_build,
     remove_stale_builds,
@@ -180,7 +179,13 @@ def index_passages(
         "dense_index": dense_index_kind(len(passages), settings),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    index = Index(passages, make_faiss_index(vectors.reshape(-1, embedder.dim), settings), make_bm25(passages), manifest)
+    vectors = vectors.reshape(-1, embedder.dim)
+    if settings.index_backend == "milvus":
+        manifest["dense_index"] = "milvus"
+        index = Index(passages, None, make_bm25(passages), manifest)
+        index.unpublished = vectors  # into Milvus when the build is saved
+    else:
+        index = Index(passages, make_faiss_index(vectors, settings), make_bm25(passages), manifest)
     return index, embedded
 
 
@@ -216,5 +221,5 @@ def rebuild(settings: Settings, embedder: Any, progress: Progress | None = None,
                 f"{EmptyCorpus.remedy[:-1]}{kept}.",
                 report.skipped,
             )
-        report.path = index.save(settings.index_dir)
+        report.path = index.save(settings.index_dir, settings, progress)
     return index, report

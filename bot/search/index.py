@@ -34,7 +34,13 @@ import numpy as np
 from bot.config import Settings
 from bot.ingest.passages import Passage
 from bot.search.dense import configure_search
+from bot.search.errors import (
+    IndexDamaged,
+    IndexMismatch,
+    IndexMissing,
+)
 from bot.search.lexical import lexical_tokens, load_bm25s, longest_grams
+from bot.search.milvus import MilvusStore, collection_name, passage_terms, query_terms
 
 log = logging.getLogger(__name__)
 
@@ -43,49 +49,10 @@ CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 MANIFEST = "manifest.json"
 DATA_FILES = ("vectors.faiss", "passages.jsonl", "bm25")
+MILVUS_DATA_FILES = ("passages.jsonl", "bm25")  # the vectors are in Milvus (bot/search/milvus.py)
 
 Progress = Callable[[str, int, int], None]
 """Called as `progress(stage, done, total)` while building."""
-
-
-class IndexUnusable(RuntimeError):
-    """Base for index problems a user can act on: `problem` says what is wrong, `remedy` what to do,
-    and the message is both (`The index file … is missing: run 'wenda index' to rebuild.`)."""
-
-    remedy = "run 'wenda index' to rebuild."
-
-    def __init__(self, problem: str, remedy: str | None = None):
-        self.problem = problem
-        self.remedy = remedy or type(self).remedy
-        super().__init__(f"{problem}: {self.remedy}")
-
-
-class IndexMissing(IndexUnusable):
-    remedy = "run 'wenda index' to build one."
-
-
-class IndexMismatch(IndexUnusable):
-    """The index was built with other settings (model, format) than the ones in force."""
-
-
-class IndexDamaged(IndexUnusable):
-    """Files are missing, truncated or do not match their checksums."""
-
-
-class IndexBusy(IndexUnusable):
-    """Another process is building the index."""
-
-    remedy = "try again when it is done."
-
-
-class EmptyCorpus(IndexUnusable):
-    """The corpus folder holds no readable text; nothing was written. `skipped`: the files that could not be read."""
-
-    remedy = "add .txt, .md, .docx, .pdf or .html files."
-
-    def __init__(self, problem: str, remedy: str | None = None, skipped: list[dict[str, Any]] | None = None):
-        super().__init__(problem, remedy)
-        self.skipped = skipped or []
 
 
 @dataclass
@@ -102,12 +69,22 @@ class Hit:
 class Index:
     """Passages, their vectors (FAISS) and their BM25 index, with the manifest that describes them."""
 
-    def __init__(self, passages: list[Passage], vectors: Any, bm25: Any, manifest: dict[str, Any], path: Path | None = None):
+    def __init__(
+        self,
+        passages: list[Passage],
+        vectors: Any,
+        bm25: Any,
+        manifest: dict[str, Any],
+        path: Path | None = None,
+        store: MilvusStore | None = None,
+    ):
         self.passages = passages
-        self.vectors = vectors
-        self.bm25 = bm25
+        self.vectors = vectors  # FAISS (INDEX_BACKEND=faiss); None where Milvus holds them (`store`)
+        self.bm25 = bm25  # the vocabulary and word statistics on both backends, and BM25 search on faiss
         self.manifest = manifest
         self.path = path
+        self.store = store
+        self.unpublished: np.ndarray | None = None  # a Milvus build's vectors until `save` publishes them
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -151,6 +128,8 @@ class Index:
     def dense_search(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-n passage rows and cosine similarities for a normalised query vector."""
         n = min(n, len(self.passages))
+        if self.store is not None:
+            return self.store.dense_top(query_vector, n)
         scores, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), n)
         keep = rows[0] >= 0
         return rows[0][keep], scores[0][keep]
@@ -159,6 +138,8 @@ class Index:
         """Cosine similarity of the query with the given passages."""
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
+        if self.store is not None:
+            return self.store.dense_scores(query_vector, rows)
         vectors = self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         return vectors @ query_vector.astype(np.float32)
 
@@ -172,19 +153,36 @@ class Index:
         """
         if not self.passages:
             return []
-        bm25_all = self.bm25_scores(lexical_tokens(query_text))
-        rankings = [self._ranked(vector, bm25_all, k, weight, candidates) for vector in np.atleast_2d(query_vector)]
+        tokens = lexical_tokens(query_text)
+        if self.store is None:
+            bm25_all = self.bm25_scores(tokens)
+            n_lexical = min(candidates, len(bm25_all))
+            lexical_rows = np.argpartition(-bm25_all, n_lexical - 1)[:n_lexical]
+            lexical_rows = lexical_rows[bm25_all[lexical_rows] > 0]
+            lexical_of: Callable[[np.ndarray], np.ndarray] = lambda rows: bm25_all[rows]  # noqa: E731
+        else:
+            terms = query_terms(self.bm25, tokens)
+            lexical_rows, _ = self.store.lexical_top(terms, candidates)
+            lexical_of = lambda rows: self.store.lexical_scores(terms, rows)  # noqa: E731
+        rankings = [
+            self._ranked(vector, lexical_rows, lexical_of, k, weight, candidates) for vector in np.atleast_2d(query_vector)
+        ]
         return max(rankings, key=lambda hits: hits[0].dense if hits else -1.0)
 
-    def _ranked(self, query_vector: np.ndarray, bm25_all: np.ndarray, k: int, weight: float, candidates: int) -> list[Hit]:
-        """`search` for one vector, given every passage's BM25 score."""
+    def _ranked(
+        self,
+        query_vector: np.ndarray,
+        lexical_rows: np.ndarray,
+        lexical_of: Callable[[np.ndarray], np.ndarray],
+        k: int,
+        weight: float,
+        candidates: int,
+    ) -> list[Hit]:
+        """`search` for one vector, given the BM25 top rows and a way to score any rows by BM25."""
         dense_rows, _ = self.dense_search(query_vector, candidates)
-        n_lexical = min(candidates, len(bm25_all))
-        lexical_rows = np.argpartition(-bm25_all, n_lexical - 1)[:n_lexical]
-        lexical_rows = lexical_rows[bm25_all[lexical_rows] > 0]
         rows = np.union1d(dense_rows, lexical_rows).astype(np.int64)
         dense = self.dense_scores(query_vector, rows)
-        lexical = bm25_all[rows]
+        lexical = lexical_of(rows)
         fused = weight * _minmax(dense) + (1.0 - weight) * _minmax(lexical)
         order = np.lexsort((-dense, -fused))[:k]
         return [
@@ -200,23 +198,39 @@ class Index:
 
     # -- disk -----------------------------------------------------------------------------------
 
-    def save(self, index_dir: Path) -> Path:
-        """Write a new build folder under `index_dir` and make it current; returns the folder."""
+    def fill_store(self, store: MilvusStore, progress: Progress | None = None) -> None:
+        """Put a Milvus build's vectors and BM25 terms into `store`'s collection and search there from now on."""
+        report = (lambda done, total: progress("publish", done, total)) if progress else None
+        store.fill(self.unpublished, passage_terms(self.bm25, len(self.passages)), report)
+        self.store, self.unpublished = store, None
+
+    def save(self, index_dir: Path, settings: Settings | None = None, progress: Progress | None = None) -> Path:
+        """Write a new build folder under `index_dir` (and for a Milvus build, fill its collection and point the
+        alias at it) and make it current; returns the folder. Until the very end, readers see the build before."""
         import faiss
 
         index_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         build = index_dir / f"build-{stamp}-{secrets.token_hex(3)}"
         build.mkdir()
-        faiss.write_index(self.vectors, str(build / "vectors.faiss"))
+        milvus = self.unpublished is not None
+        if not milvus:
+            faiss.write_index(self.vectors, str(build / "vectors.faiss"))
         with (build / "passages.jsonl").open("w", encoding="utf-8") as handle:
             for passage in self.passages:
                 handle.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
         self.bm25.save(str(build / "bm25"))
         manifest = dict(self.manifest)
-        manifest["files"] = {name: _digest(build / name) for name in DATA_FILES}
+        if milvus:
+            manifest["collection"] = collection_name((settings or Settings()).milvus_prefix, build.name)
+        manifest["files"] = {name: _digest(build / name) for name in data_files(manifest)}
         (build / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _fsync_tree(build)
+        if milvus:
+            # The new version is filled and loaded, then the alias moves to it; a build killed before that leaves
+            # the alias, CURRENT and the version in use as they were.
+            self.fill_store(MilvusStore(settings or Settings(), manifest["collection"]), progress)
+            self.store.make_current()
         _switch_current(index_dir, build.name)
         self.manifest = manifest
         self.path = build
@@ -248,31 +262,47 @@ class Index:
                 f"The index in {build} has format {manifest.get('format_version')}, this version of wenda reads "
                 f"format {FORMAT_VERSION}"
             )
-        for name in DATA_FILES:
+        for name in data_files(manifest):
             if not (build / name).exists():
                 raise IndexDamaged(f"The index file {build / name} is missing")
             if verify and _digest(build / name) != manifest.get("files", {}).get(name):
                 raise IndexDamaged(
                     f"The index file {build / name} does not match its checksum (damaged or truncated)"
                 )
+        store = None
         try:
-            vectors = faiss.read_index(str(build / "vectors.faiss"))
-            configure_search(vectors, settings)
-            bm25 = bm25s.BM25.load(str(build / "bm25"))
+            if "collection" in manifest:  # the vectors and BM25 are in Milvus; the vocabulary is read, not held
+                vectors = None
+                bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=True)
+            else:
+                vectors = faiss.read_index(str(build / "vectors.faiss"))
+                configure_search(vectors, settings)
+                bm25 = bm25s.BM25.load(str(build / "bm25"))
             with (build / "passages.jsonl").open(encoding="utf-8") as handle:
                 passages = [Passage(**json.loads(line)) for line in handle]
         except Exception as error:  # faiss raises RuntimeError, json ValueError, numpy various
             raise IndexDamaged(f"The index in {build} could not be read ({error})") from error
-        if vectors.ntotal != len(passages) or len(passages) != manifest.get("passage_count"):
+        if vectors is None:
+            store = MilvusStore(settings or Settings(), manifest["collection"])
+            try:
+                stored = store.open()
+            except Exception as error:  # pymilvus: the collection was dropped, or Milvus is another one
+                raise IndexDamaged(f"The Milvus collection {store.name} of the index in {build} is unreadable ({error})") from error
+        else:
+            stored = vectors.ntotal
+        if stored != len(passages) or len(passages) != manifest.get("passage_count"):
             raise IndexDamaged(
-                f"The index in {build} is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages, "
+                f"The index in {build} is inconsistent ({stored} vectors, {len(passages)} passages, "
                 f"manifest says {manifest.get('passage_count')})"
             )
-        return cls(passages, vectors, bm25, manifest, path=build)
+        return cls(passages, vectors, bm25, manifest, path=build, store=store)
 
     def check_settings(self, settings: Settings) -> None:
-        """Raise IndexMismatch when the index was built for another model or passage size."""
+        """Raise IndexMismatch when the index was built for another model, passage size or backend."""
         built = self.manifest
+        backend = "milvus" if "collection" in built else "faiss"
+        if backend != settings.index_backend:
+            raise IndexMismatch(f"Index built for INDEX_BACKEND={backend}, but INDEX_BACKEND is {settings.index_backend}")
         if built.get("embedding_model") != settings.embedding_model:
             raise IndexMismatch(
                 f"Index built with model {built.get('embedding_model')!r}, but EMBEDDING_MODEL is "
@@ -285,6 +315,11 @@ class Index:
             raise IndexMismatch(
                 "Index built with other passage sizes than PASSAGE_MIN_CHARS/PASSAGE_MAX_CHARS"
             )
+
+
+def data_files(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """The files of a build folder: a Milvus build's vectors are in its collection."""
+    return MILVUS_DATA_FILES if "collection" in manifest else DATA_FILES
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from bot.ingest.uploads import (
     stage_upload,
 )
 from bot.search.build import rebuild
-from bot.search.index import EmptyCorpus, IndexBusy
+from bot.search.errors import EmptyCorpus, IndexBusy
 from bot.telegram.format import (
     escape,
     excerpt,

@@ -158,7 +158,7 @@ def test_lock_is_held_across_processes(corpus_settings):
     try:
         assert holder.stdout.readline().strip() == "locked"
         from bot.search.build import build_lock
-        from bot.search.index import IndexBusy
+        from bot.search.errors import IndexBusy
 
         with pytest.raises(IndexBusy):
             with build_lock(corpus_settings.index_dir):

@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from bot.search.build import build_lock, corpus_changes, rebuild
-from bot.search.index import (
-    CURRENT_FILE,
-    Index,
-    IndexBusy,
-    IndexDamaged,
-    IndexMismatch,
-    IndexMissing,
-    current_build,
-)
+from bot.search.errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing
+from bot.search.index import CURRENT_FILE, Index, current_build
 from tests.conftest import corpus_copy
 
 
