@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
         description="Collection name prefix: each build is PREFIX_build_..., the alias PREFIX names the current one.",
     )
+    index_watch_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        description="wenda serve checks this often whether another process (wenda index, a second bot) made a new "
+        "index current, and then answers from it; 0 = only its own /reindex switches.",
+    )
     answer_cache_size: int = Field(256, ge=0, description="Answers kept for repeated identical questions; 0 = no answer cache.")
     answer_cache_seconds: float = Field(
         60.0, ge=0.0, description="How long a cached answer serves an identical question (a rebuilt index is never served stale answers)."

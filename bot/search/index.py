@@ -126,20 +126,16 @@ class Index:
         return bool(grams) and all(gram in self.bm25.vocab_dict for gram in grams)
 
     def dense_search(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n passage rows and cosine similarities for a normalised query vector."""
+        """Top-n passage rows and cosine similarities for a normalised query vector (FAISS)."""
         n = min(n, len(self.passages))
-        if self.store is not None:
-            return self.store.dense_top(query_vector, n)
         scores, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), n)
         keep = rows[0] >= 0
         return rows[0][keep], scores[0][keep]
 
     def dense_scores(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query with the given passages."""
+        """Cosine similarity of the query with the given passages (FAISS)."""
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)
-        if self.store is not None:
-            return self.store.dense_scores(query_vector, rows)
         vectors = self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         return vectors @ query_vector.astype(np.float32)
 
@@ -154,35 +150,26 @@ class Index:
         if not self.passages:
             return []
         tokens = lexical_tokens(query_text)
+        forms = np.atleast_2d(query_vector)
         if self.store is None:
             bm25_all = self.bm25_scores(tokens)
             n_lexical = min(candidates, len(bm25_all))
             lexical_rows = np.argpartition(-bm25_all, n_lexical - 1)[:n_lexical]
             lexical_rows = lexical_rows[bm25_all[lexical_rows] > 0]
-            lexical_of: Callable[[np.ndarray], np.ndarray] = lambda rows: bm25_all[rows]  # noqa: E731
+            scored = []
+            for vector in forms:
+                dense_rows, _ = self.dense_search(vector, candidates)
+                rows = np.union1d(dense_rows, lexical_rows).astype(np.int64)
+                scored.append((rows, self.dense_scores(vector, rows), bm25_all[rows]))
         else:
             terms = query_terms(self.bm25, tokens)
-            lexical_rows, _ = self.store.lexical_top(terms, candidates)
-            lexical_of = lambda rows: self.store.lexical_scores(terms, rows)  # noqa: E731
-        rankings = [
-            self._ranked(vector, lexical_rows, lexical_of, k, weight, candidates) for vector in np.atleast_2d(query_vector)
-        ]
+            lexical_top = self.store.lexical_top(terms, candidates)
+            scored = [self.store.candidates(vector, terms, candidates, lexical_top) for vector in forms]
+        rankings = [self._fused(rows, dense, lexical, k, weight) for rows, dense, lexical in scored]
         return max(rankings, key=lambda hits: hits[0].dense if hits else -1.0)
 
-    def _ranked(
-        self,
-        query_vector: np.ndarray,
-        lexical_rows: np.ndarray,
-        lexical_of: Callable[[np.ndarray], np.ndarray],
-        k: int,
-        weight: float,
-        candidates: int,
-    ) -> list[Hit]:
-        """`search` for one vector, given the BM25 top rows and a way to score any rows by BM25."""
-        dense_rows, _ = self.dense_search(query_vector, candidates)
-        rows = np.union1d(dense_rows, lexical_rows).astype(np.int64)
-        dense = self.dense_scores(query_vector, rows)
-        lexical = lexical_of(rows)
+    def _fused(self, rows: np.ndarray, dense: np.ndarray, lexical: np.ndarray, k: int, weight: float) -> list[Hit]:
+        """The candidates (rows with their cosine and BM25 score) ranked by the fused score, best k."""
         fused = weight * _minmax(dense) + (1.0 - weight) * _minmax(lexical)
         order = np.lexsort((-dense, -fused))[:k]
         return [

@@ -22,6 +22,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,14 @@ def client_for(settings: Settings) -> Any:
                     f"INDEX_BACKEND=milvus needs pymilvus and milvus-lite ({error})",
                     "pip install -e '.[milvus]', or set INDEX_BACKEND=faiss.",
                 ) from None
+            options: dict[str, Any] = {}
             if "://" not in uri:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
+                # pymilvus pings every 10 s; Milvus Lite's server allows one ping in 5 minutes and answers more with
+                # GOAWAY (too_many_pings), which gRPC's C core prints to stderr. Ping as often as it allows.
+                options["grpc_options"] = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
             try:
-                client = MilvusClient(uri=uri, token=token)
+                client = MilvusClient(uri=uri, token=token, **options)
             except Exception as error:  # pymilvus raises MilvusException, grpc errors, OSError
                 raise MilvusUnavailable(f"Cannot reach Milvus at {uri} ({error})") from error
             _clients[(uri, token)] = client
@@ -93,6 +98,15 @@ def passage_terms(bm25: Any, passages: int) -> Iterator[dict[int, float]]:
 def query_terms(bm25: Any, tokens: list[str]) -> dict[int, float]:
     """A question's BM25 sparse vector: how often each of its known tokens occurs (bm25s sums repeated tokens)."""
     return {int(token): float(count) for token, count in Counter(bm25.get_tokens_ids(tokens)).items()}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """BM25's best passages for a question: rows, scores, and their vectors (lists of floats)."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    vectors: list[list[float]]
 
 
 class MilvusStore:
@@ -172,45 +186,52 @@ class MilvusStore:
 
     # -- searching --------------------------------------------------------------------------------
 
-    def _search(self, field: str, query: Any, limit: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, field: str, query: Any, limit: int, output: str) -> list[Any]:
         params: dict[str, Any] = {"metric_type": "IP"}
         if field == "vector":
             params["params"] = {"ef": max(self.settings.hnsw_ef_search, limit)}
-        found = self.client.search(
+        return self.client.search(
             self.name,
             data=[query],
             anns_field=field,
             limit=min(limit, SEARCH_LIMIT),
-            filter=f"id in {[int(row) for row in rows]}" if rows is not None else "",
             search_params=params,
-            output_fields=["id"],
+            output_fields=[output],
         )[0]
-        ids = np.array([hit["id"] for hit in found], dtype=np.int64)
-        scores = np.array([hit["distance"] for hit in found], dtype=np.float32)
-        return ids, scores
 
-    def dense_top(self, vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The n passages nearest the (normalised) question vector: rows and cosines."""
-        return self._search("vector", vector.astype(np.float32).tolist(), n)
-
-    def dense_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The cosine of the question with each of the given passages."""
-        if len(rows) == 0:
-            return np.zeros(0, dtype=np.float32)
-        ids, scores = self._search("vector", vector.astype(np.float32).tolist(), len(rows), rows)
-        found = dict(zip(ids.tolist(), scores.tolist()))
-        return np.array([found.get(int(row), -1.0) for row in rows], dtype=np.float32)
-
-    def lexical_top(self, terms: dict[int, float], n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The n passages BM25 ranks first for the question's terms (only passages sharing a term): rows, scores."""
+    def lexical_top(self, terms: dict[int, float], n: int) -> Candidates:
+        """The n passages BM25 ranks first for the question's terms (only passages sharing a term), with their
+        scores and vectors (so that the dense side can score them without asking again)."""
         if not terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return self._search("lexical", terms, n)
+            return Candidates(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [])
+        found = self._search("lexical", terms, n, "vector")
+        return Candidates(
+            np.array([hit["id"] for hit in found], dtype=np.int64),
+            np.array([hit["distance"] for hit in found], dtype=np.float32),
+            [hit["entity"]["vector"] for hit in found],
+        )
 
-    def lexical_scores(self, terms: dict[int, float], rows: np.ndarray) -> np.ndarray:
-        """BM25 score of each of the given passages (0 where it shares no term)."""
-        if not terms or len(rows) == 0:
-            return np.zeros(len(rows), dtype=np.float32)
-        ids, scores = self._search("lexical", terms, len(rows), rows)
-        found = dict(zip(ids.tolist(), scores.tolist()))
-        return np.array([found.get(int(row), 0.0) for row in rows], dtype=np.float32)
+    def candidates(
+        self, vector: np.ndarray, terms: dict[int, float], n: int, lexical: Candidates
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The union of the dense top-n and the BM25 top-n (`lexical`) with each one's cosine and BM25 score, in two
+        searches in all: the dense search returns its passages' terms and the BM25 one its passages' vectors, and
+        the missing scores are the same inner products Milvus computes, taken here."""
+        query = vector.astype(np.float32)
+        found = self._search("vector", query.tolist(), n, "lexical")
+        dense = {hit["id"]: hit["distance"] for hit in found}
+        bm25 = {int(row): float(score) for row, score in zip(lexical.rows, lexical.scores)}
+        for hit in found:
+            if hit["id"] not in bm25:
+                passage = hit["entity"]["lexical"]
+                bm25[hit["id"]] = float(sum(weight * passage.get(token, 0.0) for token, weight in terms.items()))
+        missing = [i for i, row in enumerate(lexical.rows) if int(row) not in dense]
+        if missing:
+            vectors = np.asarray([lexical.vectors[i] for i in missing], dtype=np.float32)
+            dense.update(zip((int(lexical.rows[i]) for i in missing), (vectors @ query).tolist()))
+        rows = np.array(sorted(dense), dtype=np.int64)
+        return (
+            rows,
+            np.array([dense[row] for row in rows.tolist()], dtype=np.float32),
+            np.array([bm25[row] for row in rows.tolist()], dtype=np.float32),
+        )

@@ -27,6 +27,8 @@ from telegram.ext import (
 
 from bot.answer.pipeline import Wenda
 from bot.config import Settings
+from bot.search.errors import IndexUnusable
+from bot.search.index import Index, current_build
 from bot.telegram.admin import (
     docs,
     docs_page,
@@ -97,6 +99,40 @@ async def post_init(application: Application) -> None:
     index = state.wenda.index
     took = f" in {time.perf_counter() - state.startup:.1f} s" if state.startup is not None else ""
     log.info("@%s is up%s (documents: %d, passages: %d)", bot.username, took, len(index.documents), len(index))
+    if state.settings.index_watch_seconds > 0:
+        state.watcher = asyncio.create_task(watch_index(state), name="watch-index")
+
+
+async def post_stop(application: Application) -> None:
+    """Stop watching the index folder."""
+    state: BotState = application.bot_data[STATE]
+    if state.watcher is not None:
+        state.watcher.cancel()
+        state.watcher = None
+
+
+async def watch_index(state: BotState) -> None:
+    """Answer from the index another process made current (`wenda index`, a second bot sharing INDEX_DIR and
+    Milvus), checked every INDEX_WATCH_SECONDS. Questions in flight finish on the index they started with; an
+    unusable new index is logged once and the one in use keeps answering."""
+    settings, refused = state.settings, None
+    while True:
+        await asyncio.sleep(settings.index_watch_seconds)
+        build = await asyncio.to_thread(current_build, settings.index_dir)
+        serving = state.wenda.index.path
+        if build is None or state.reindexing or build.name == refused or (serving is not None and build.name == serving.name):
+            continue
+        try:
+            index = await asyncio.to_thread(Index.load, settings.index_dir, True, settings)
+            index.check_settings(settings)
+        except IndexUnusable as error:
+            refused = build.name
+            log.warning("Another process made the index %s current, but it is unusable (%s); the one in use keeps answering", build.name, error)
+            continue
+        if state.reindexing:  # this bot's own /reindex began meanwhile: it switches when done
+            continue
+        state.wenda = state.wenda.with_index(index)
+        log.info("Another process rebuilt the index: now answering from %s (%d passages)", index.path.name, len(index))
 
 
 # -- the application -------------------------------------------------------------------------------
@@ -124,6 +160,7 @@ def build_application(
         )
         .concurrent_updates(True)
         .post_init(post_init)
+        .post_stop(post_stop)
     )
     if settings.messages_per_second > 0:
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=3))

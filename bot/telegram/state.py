@@ -3,6 +3,7 @@ flood windows, counters, pending confirmations and the pipeline in use."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import statistics
 import time
@@ -155,6 +156,7 @@ class BotState:
     flood: FloodGate = field(init=False)
     reindexing: bool = False  # a rebuild is running (see claim_rebuild)
     pending: Pending = field(default_factory=Pending)
+    watcher: asyncio.Task | None = None  # watch_index (bot/telegram/app.py), while the bot runs
 
     def __post_init__(self) -> None:
         self.flood = FloodGate(self.settings.questions_per_minute)

@@ -28,7 +28,7 @@ from bot.answer.pipeline import Answer, Wenda
 from bot.config import Settings
 from bot.ingest.passages import Passage
 from bot.search.build import rebuild
-from bot.search.index import Hit
+from bot.search.index import Hit, Index
 from bot.telegram import (
     ADMIN_ONLY,
     ALLOWED_UPDATES,
@@ -102,6 +102,7 @@ async def running(settings: Settings, wenda: Wenda, **options):
             GATES.clear()
             await application.updater.stop()
             await application.stop()
+            await application.post_stop(application)
 
 
 def texts(server: FakeBotAPI, chat_id: int, since: int = 0) -> list[str]:
@@ -612,3 +613,73 @@ def test_wenda_serve_holds_a_conversation_and_never_logs_the_token(tmp_path, cli
     assert "<redacted>" in stderr  # PTB logged the API URL at DEBUG: masked
     assert "Model and index loaded in" in stderr and "@wenda_test_bot is up in" in stderr
     assert "Traceback" not in stderr
+
+
+@contextlib.contextmanager
+def milvus_server(tmp_path):
+    """`milvus-lite server` on a free port of 127.0.0.1: the Milvus several processes share."""
+    pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("backend", ["faiss", "milvus"])
+async def test_two_bots_answer_throughout_a_rebuild_by_another_process_then_from_it(tmp_path, settings, embedder, wenda, cli_env, backend):
+    """Two bots share one index (INDEX_DIR, and Milvus on the milvus backend); `wenda index` in a third process
+    rebuilds it with a new document. Every question asked meanwhile is answered, and then both bots answer
+    from the new version without a /reindex of their own."""
+    with contextlib.ExitStack() as stack:
+        changes: dict = {"index_watch_seconds": 0.1}
+        if backend == "milvus":
+            changes.update(index_backend="milvus", milvus_uri=stack.enter_context(milvus_server(tmp_path)))
+        own = corpus_copy(tmp_path, settings).model_copy(update=changes)
+        rebuild(own, embedder)
+        servers = [stack.enter_context(FakeBotAPI()) for _ in range(2)]
+        async with contextlib.AsyncExitStack() as bots:
+            applications = [
+                await bots.enter_async_context(running(bot_settings(own, server), Wenda(own, embedder, Index.load(own.index_dir, settings=own))))
+                for server in servers
+            ]
+            first_build = applications[0].bot_data[STATE].wenda.index.path.name
+            (own.corpus_dir / "kaoyu.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
+            env = dict(cli_env, CORPUS_DIR=str(own.corpus_dir), INDEX_DIR=str(own.index_dir), INDEX_BACKEND=backend)
+            if backend == "milvus":
+                env["MILVUS_URI"] = own.milvus_uri
+            build = asyncio.create_task(
+                asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot.cli", "index"], env=env, capture_output=True, text=True, timeout=300)
+            )
+            asked = 0
+            while not build.done() or asked < 2:
+                for server in servers:
+                    assert "11月9日" in (await ask(server, USER + 1 + asked, "渝万高铁何时开工"))["text"]  # new users: no flood limit
+                asked += 1
+            result = build.result()
+            assert result.returncode == 0, result.stderr[-3000:]
+            for application in applications:
+                state = application.bot_data[STATE]
+                for _ in range(200):
+                    if state.wenda.index.path.name != first_build:
+                        break
+                    await asyncio.sleep(0.05)
+                assert len(state.wenda.index.documents) == 2
+            for server in servers:
+                answer = await ask(server, USER, NEW_QUESTION)
+                assert "5月20日" in answer["text"] and "出处：kaoyu" in answer["text"]
+        assert all(server.errors == [] for server in servers)
