@@ -211,6 +211,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
             import matplotlib  # noqa: F401
         except ImportError:
             raise UserError("--plot needs matplotlib: pip install matplotlib (or pip install -e '.[bench]').") from None
+    if args.backend:
+        settings = settings.model_copy(update={"index_backend": args.backend})
+    if settings.index_backend == "milvus":
+        if args.large or sizes:
+            raise UserError(
+                "--backend milvus measures the shipped corpus; for 10k-100k passages on both backends run "
+                "python benchmarks/backend_latency.py --sizes 10000,100000."
+            )
+        try:
+            import pymilvus  # noqa: F401
+        except ImportError:
+            raise UserError("--backend milvus needs pymilvus and milvus-lite: pip install -e '.[milvus]'.") from None
     if (args.large or sizes) and not bench.CMRC.is_file():
         log.warning("%s is absent: the large corpora are made from the shipped corpus alone", bench.CMRC)
     results = bench.run(
@@ -330,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--questions", type=int, default=200, metavar="N", help="questions asked per corpus (default 200)")
     sub.add_argument("--embed-sample", type=int, default=64, metavar="N", help="windows embedded to time the model on all threads and on one")
     sub.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
+    sub.add_argument(
+        "--backend",
+        choices=["faiss", "milvus"],
+        help="index backend to measure (default: INDEX_BACKEND); milvus runs a milvus-lite server for the bench "
+        "unless MILVUS_URI is a server, and measures the shipped corpus only",
+    )
     sub.add_argument("--plot", metavar="FILE.png", help="plot latency and memory against corpus size (matplotlib)")
     sub.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     sub.set_defaults(func=cmd_bench)

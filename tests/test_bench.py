@@ -203,3 +203,19 @@ def test_bench_command_line_options():
     args = build_parser().parse_args(["bench", "--large", "--sizes", "10000,100000", "--plot", "x.png", "--json"])
     assert args.func.__name__ == "cmd_bench" and args.large and args.sizes == "10000,100000" and args.json
     assert args.questions == 200
+
+
+def test_bench_on_milvus_measures_the_shipped_corpus_and_says_where_larger_ones_are(capsys):
+    from bot.cli import main
+
+    assert main(["bench", "--backend", "milvus", "--sizes", "10000"]) == 2
+    error = capsys.readouterr().err
+    assert "--backend milvus measures the shipped corpus" in error and "benchmarks/backend_latency.py" in error
+
+
+def test_bench_subprocess_settings_leave_empty_ones_to_their_defaults(settings):
+    from bench.suite import _settings_env
+
+    env = _settings_env(settings)
+    assert "MIN_DENSE" not in env and "MILVUS_TOKEN" not in env  # not the string "None": a wenda subprocess refused it
+    assert env["INDEX_DIR"] == str(settings.index_dir)

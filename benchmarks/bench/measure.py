@@ -3,12 +3,15 @@ running a worker in a fresh process."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +92,7 @@ def model_label(settings: Settings) -> str:
 
 def settings_payload(settings: Settings, **changes: Any) -> dict[str, Any]:
     """Settings as JSON for a worker process (secrets left out: workers need none)."""
-    values = settings.model_dump(mode="json", exclude={"telegram_token", "webhook_secret"})
+    values = settings.model_dump(mode="json", exclude={"telegram_token", "webhook_secret", "milvus_token"})
     values.update({key: str(value) if isinstance(value, Path) else value for key, value in changes.items()})
     return values
 
@@ -143,3 +146,29 @@ def cmrc_documents(cmrc: Path = CMRC) -> list[tuple[str, str, str]]:
         for article in data["data"]
         for paragraph in article["paragraphs"]
     ]
+
+
+@contextlib.contextmanager
+def milvus_lite_server(data_dir: Path) -> Iterator[str]:
+    """`milvus-lite server` on a free port of 127.0.0.1 for the bench's processes (a Milvus Lite file is opened by
+    one process at a time); yields its URI, stops it at the end."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"milvus-lite server did not start: {process.stderr.read()[-2000:] if process.stderr else ''}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

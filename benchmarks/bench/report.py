@@ -19,11 +19,17 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _backend(results: dict[str, Any]) -> str:
+    if results.get("backend") == "milvus":
+        return f"Milvus at {results.get('milvus_uri')}"
+    return "FAISS + bm25s"
+
+
 def format_report(results: dict[str, Any]) -> str:
     """The figures as a plain-text table."""
     m = results["machine"]
     lines = [
-        f"wenda bench — {m['cpus']} CPUs ({m['cpu']}), model {results['model']}, Python {m['python']}, "
+        f"wenda bench — {m['cpus']} CPUs ({m['cpu']}), model {results['model']}, index {_backend(results)}, Python {m['python']}, "
         f"load average {m['load_average'][0]} at start, {m.get('load_average_end', ['?'])[0]} at end",
         "",
         "Index build                     passages   embed/s   rest/s   rest = cleaning + passages + BM25 + FAISS",

@@ -22,6 +22,7 @@ subprocesses: `python -m bench.workers WORKER JSON` (benchmarks/ on the path) pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from bench.measure import (
     bench_questions,
     cmrc_documents,
     machine,
+    milvus_lite_server,
     model_label,
     run_worker,
     settings_payload,
@@ -96,7 +98,8 @@ def build_shipped(settings: Settings, embedder: Any, index_dir: Path) -> dict[st
     index, report = build_index(own, embedder, progress)
     total = time.perf_counter() - started
     embed_s = marks.get("embed:last", started) - marks.get("embed", started)
-    index.save(index_dir)
+    vectors = index.unpublished if index.unpublished is not None else index.vectors.reconstruct_n(0, len(index))
+    index.save(index_dir, own)
     rest_s = max(1e-9, total - embed_s)
     return {
         "label": SHIPPED,
@@ -108,6 +111,7 @@ def build_shipped(settings: Settings, embedder: Any, index_dir: Path) -> dict[st
         "rest_s": round(rest_s, 3),
         "rest_per_s": round(report.passages / rest_s, 1),
         "index": index,
+        "vectors": vectors,
     }
 
 
@@ -155,6 +159,8 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     """The settings as environment variables, for `wenda` subprocesses."""
     env = {}
     for name, value in settings_payload(settings).items():
+        if value is None:  # an empty optional setting (MIN_DENSE…): left to its default, not the string "None"
+            continue
         if name == "example_questions":
             value = "|".join(value)
         elif name == "admin_ids":
@@ -282,6 +288,13 @@ def run(
     asked = bench_questions(questions, cmrc)
     scratch = tempfile.TemporaryDirectory(prefix="wenda-bench-", dir=work_dir)
     work = Path(scratch.name)
+    servers = contextlib.ExitStack()
+    results["backend"] = settings.index_backend
+    if settings.index_backend == "milvus":
+        uri = settings.milvus_uri if "://" in settings.milvus_uri else servers.enter_context(milvus_lite_server(work / "milvus"))
+        # Its own collections (never the alias of the index in use), in a server every bench process reaches.
+        settings = settings.model_copy(update={"milvus_uri": uri, "milvus_prefix": "wenda_bench"})
+        results["milvus_uri"] = uri
     try:
         _note("loading the sentence model ...")
         embedder = Embedder(settings)
@@ -289,7 +302,7 @@ def run(
         shipped = build_shipped(settings, embedder, work / "shipped")
         shipped_index = shipped.pop("index")
         results["build"] = [shipped]
-        pool_parts = [Pool(shipped_index.passages, shipped_index.vectors.reconstruct_n(0, len(shipped_index)))]
+        pool_parts = [Pool(shipped_index.passages, shipped.pop("vectors"))]
         if (large or sizes) and cmrc.is_file():
             _note("the CMRC 2018 trial contexts as a larger real corpus ...")
             cmrc_row, cmrc_pool = build_cmrc(settings, embedder, cmrc)
@@ -379,6 +392,7 @@ def run(
 
                 shutil.rmtree(index_dir, ignore_errors=True)
     finally:
+        servers.close()
         scratch.cleanup()
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = targets(results)

@@ -59,14 +59,14 @@ def client_for(settings: Settings) -> Any:
                     f"INDEX_BACKEND=milvus needs pymilvus and milvus-lite ({error})",
                     "pip install -e '.[milvus]', or set INDEX_BACKEND=faiss.",
                 ) from None
-            options: dict[str, Any] = {}
             if "://" not in uri:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
-                # pymilvus pings every 10 s; Milvus Lite's server allows one ping in 5 minutes and answers more with
-                # GOAWAY (too_many_pings), which gRPC's C core prints to stderr. Ping as often as it allows.
-                options["grpc_options"] = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
+            # pymilvus pings every 10 s; Milvus Lite's server (a file, or `milvus-lite server`) allows one ping in
+            # 5 minutes and answers more with GOAWAY (too_many_pings), which gRPC's C core prints to stderr. Ping
+            # as often as every server allows; a dropped connection still shows at the next call, which retries.
+            options = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
             try:
-                client = MilvusClient(uri=uri, token=token, **options)
+                client = MilvusClient(uri=uri, token=token, grpc_options=options)
             except Exception as error:  # pymilvus raises MilvusException, grpc errors, OSError
                 raise MilvusUnavailable(f"Cannot reach Milvus at {uri} ({error})") from error
             _clients[(uri, token)] = client
