@@ -683,3 +683,73 @@ async def test_two_bots_answer_throughout_a_rebuild_by_another_process_then_from
                 answer = await ask(server, USER, NEW_QUESTION)
                 assert "5月20日" in answer["text"] and "出处：kaoyu" in answer["text"]
         assert all(server.errors == [] for server in servers)
+
+
+def test_two_wenda_serve_processes_in_webhook_mode_and_a_wenda_index_share_one_milvus(tmp_path, settings, embedder, wenda, cli_env):
+    """The three-process setup of docs/scale.md: two `wenda serve` (webhook mode, their own ports) and a
+    `wenda index` in a third process against one `milvus-lite server` on 127.0.0.1. Every question asked
+    during the rebuild is answered; afterwards both bots answer from the new version."""
+    with contextlib.ExitStack() as stack:
+        uri = stack.enter_context(milvus_server(tmp_path))
+        own = corpus_copy(tmp_path, settings).model_copy(update={"index_backend": "milvus", "milvus_uri": uri})
+        rebuild(own, embedder)
+        common = dict(
+            cli_env, CORPUS_DIR=str(own.corpus_dir), INDEX_DIR=str(own.index_dir), INDEX_BACKEND="milvus", MILVUS_URI=uri
+        )
+        bots = []
+        for _ in range(2):
+            server, port = stack.enter_context(WebhookFakeBotAPI()), free_port()
+            env = dict(
+                common,
+                TELEGRAM_TOKEN=server.token,
+                TELEGRAM_BASE_URL=server.base_url,
+                TELEGRAM_BASE_FILE_URL=server.base_file_url,
+                WEBHOOK_URL=f"https://bot.example.org/wenda/{port}",
+                WEBHOOK_LISTEN="127.0.0.1",
+                WEBHOOK_PORT=str(port),
+                WEBHOOK_SECRET="test-secret_123",
+                INDEX_WATCH_SECONDS="0.2",
+            )
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            stack.callback(process.kill)
+            bots.append((server, port, process))
+        client = stack.enter_context(httpx.Client())
+
+        def ask_bot(bot: tuple, user: int, question: str, contains: str) -> dict:
+            server, port, _ = bot
+            mark = len(server.calls)
+            update = server.send_text(user, question)
+            posted = client.post(
+                f"http://127.0.0.1:{port}/wenda/{port}", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "test-secret_123"}
+            )
+            assert posted.status_code == 200
+            return server.wait_for_message(user, contains=contains, timeout=30, since=mark)
+
+        for server, _, process in bots:
+            server.wait_for("setWebhook", timeout=120)
+        (own.corpus_dir / "kaoyu.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
+        build = subprocess.Popen([sys.executable, "-m", "bot.cli", "index"], env=common, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        user, during = USER, 0
+        while build.poll() is None or during < 2:
+            for bot in bots:
+                user += 1  # a new user each time: no flood limit
+                ask_bot(bot, user, "渝万高铁何时开工", contains="11月9日")
+            during += 1
+        assert build.returncode == 0, build.stderr.read()[-3000:]
+        for bot in bots:
+            deadline = time.monotonic() + 60
+            while True:  # the bot notices the new version within INDEX_WATCH_SECONDS (and loads it)
+                user += 1
+                answer = ask_bot(bot, user, NEW_QUESTION, contains="")
+                if "5月20日" in answer["text"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert "5月20日" in answer["text"] and "出处：kaoyu" in answer["text"]
+        for server, _, process in bots:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+            assert process.returncode == 0, stderr[-3000:]
+            assert "Another process rebuilt the index: now answering from" in stderr
+            assert server.errors == []
