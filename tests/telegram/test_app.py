@@ -696,9 +696,12 @@ def test_two_wenda_serve_processes_in_webhook_mode_and_a_wenda_index_share_one_m
         common = dict(
             cli_env, CORPUS_DIR=str(own.corpus_dir), INDEX_DIR=str(own.index_dir), INDEX_BACKEND="milvus", MILVUS_URI=uri
         )
-        bots = []
+        bots, ports = [], set()
         for _ in range(2):
             server, port = stack.enter_context(WebhookFakeBotAPI()), free_port()
+            while port in ports:  # a port just released may be handed out again
+                port = free_port()
+            ports.add(port)
             env = dict(
                 common,
                 TELEGRAM_TOKEN=server.token,
@@ -727,8 +730,14 @@ def test_two_wenda_serve_processes_in_webhook_mode_and_a_wenda_index_share_one_m
             assert posted.status_code == 200
             return server.wait_for_message(user, contains=contains, timeout=30, since=mark)
 
-        for server, _, process in bots:
-            server.wait_for("setWebhook", timeout=120)
+        for server, port, process in bots:
+            server.wait_for("setWebhook", timeout=120)  # PTB sets the webhook before its server listens:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()[-3000:]
+                time.sleep(0.1)
         (own.corpus_dir / "kaoyu.txt").write_text(NEW_DOCUMENT, encoding="utf-8")
         build = subprocess.Popen([sys.executable, "-m", "bot.cli", "index"], env=common, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         user, during = USER, 0
