@@ -21,6 +21,7 @@ from bot.startup import (
     load_pipeline,
     print_report,
     progress_printer,
+    require_backend,
     require_corpus,
 )
 
@@ -62,6 +63,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Build the index from the corpus folder."""
     settings = _settings(args)
     require_corpus(settings)
+    require_backend(settings)
     embedder = load_embedder(settings)
     _, report = build_index_for(settings, embedder, args.quiet)
     print_report(report)

@@ -87,18 +87,31 @@ def require_corpus(settings: Settings, need_documents: bool = True) -> None:
         )
 
 
+def require_backend(settings: Settings) -> None:
+    """With INDEX_BACKEND=milvus, fail at once, before any model loads, when Milvus cannot be reached."""
+    if settings.index_backend != "milvus":
+        return
+    from bot.search.errors import MilvusUnavailable
+    from bot.search.milvus import client_for
+
+    try:
+        client_for(settings)
+    except MilvusUnavailable as error:
+        raise UserError(str(error)) from None
+
+
 def build_index_for(settings: Settings, embedder, quiet: bool = False):
     """Build the index; meanwhile, on a core the build leaves idle, the English dictionary's index (built once per
     machine), which the first English question would otherwise wait for."""
     from bot.answer.crosslingual.dictionary import prepare_cache
     from bot.search.build import rebuild
-    from bot.search.errors import EmptyCorpus, IndexBusy
+    from bot.search.errors import EmptyCorpus, IndexBusy, MilvusUnavailable
 
     require_corpus(settings)
     dictionary = prepare_cache(settings.cache_dir())
     try:
         return rebuild(settings, embedder, progress_printer(quiet))
-    except (IndexBusy, EmptyCorpus) as error:
+    except (IndexBusy, EmptyCorpus, MilvusUnavailable) as error:
         raise UserError(str(error)) from error
     finally:
         if dictionary is not None:
@@ -120,6 +133,7 @@ def load_pipeline(settings: Settings, build_if_missing: bool = True, quiet: bool
     # What needs no model is checked before it loads (seconds): the corpus folder, and that it has documents
     # when there is no index to answer from.
     require_corpus(settings, need_documents=False)
+    require_backend(settings)
     from bot.search.build import clean_leftovers, corpus_changes
     from bot.search.errors import IndexDamaged, IndexMissing, IndexUnusable
     from bot.search.index import Index, current_build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -128,3 +129,16 @@ def test_index_prepares_the_english_dictionary_in_wenda_cache_dir(cli_env, tmp_p
 def test_every_command_has_help(command):
     result = subprocess.run([sys.executable, "-m", "bot.cli", command, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "usage: wenda" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["ask", "渝万高铁何时开工"], ["index"]])
+def test_an_unreachable_milvus_is_one_line_before_any_model_loads(tmp_path, cli_env, command):
+    pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(cli_env, INDEX_BACKEND="milvus", MILVUS_URI=f"http://127.0.0.1:{port}", INDEX_DIR=str(tmp_path / "index"))
+    result = wenda(command, env, timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith(f"wenda: Cannot reach Milvus at http://127.0.0.1:{port}")
+    assert "MILVUS_URI" in result.stderr and "Traceback" not in result.stderr
