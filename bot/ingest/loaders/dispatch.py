@@ -31,8 +31,8 @@ Formats
   1.0000 character similarity (whitespace removed) in ~50 ms, pdfminer.six
   0.9999 (it drops the "·" of "·万州") in ~180-225 ms.  Pages are joined
   with blank lines; PDFs without a text layer are refused.
-* ``.html``, ``.htm``: the standard library's ``html.parser`` and a small,
-  forgiving element tree; the main text only (``<article>``, else ``<main>``,
+* ``.html``, ``.htm``: selectolax (the Lexbor engine: HTML5 tree construction,
+  any depth of nesting); the main text only (``<article>``, else ``<main>``,
   else ``<body>``) with navigation, page headers and footers, asides, forms,
   scripts, styles and hidden elements dropped.  Encoding from the BOM, then
   the ``<meta>`` declaration (unless UTF-8 or GB18030/Big5 reads clearly

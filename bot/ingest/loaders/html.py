@@ -1,12 +1,11 @@
-"""HTML pages: the encoding they declare (when it reads better than the alternatives), a forgiving element tree
-from the standard library's parser, and the main text only, without navigation, forms and page furniture."""
+"""HTML pages: the encoding they declare (when it reads better than the alternatives), the element tree as
+browsers build it (selectolax's Lexbor), and the main text only, without navigation, forms and page furniture."""
 
 from __future__ import annotations
 
 import codecs
 import logging
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from bot.ingest.loaders.common import (
@@ -174,7 +173,6 @@ _DROP = _words(
 _FURNITURE = _words("nav aside header footer form")
 
 
-_HEAD_CONTENT = _words("title meta link style script base noscript template")
 
 
 _MAIN_CONTENT = _words("article main")
@@ -220,69 +218,41 @@ class _Node:
         self.has_blocks = False  # a paragraph, heading or table inside
 
 
-class _TreeBuilder(HTMLParser):
-    """A forgiving element tree: unknown end tags are ignored, open ones closed."""
+def _mark_blocks(node: _Node) -> None:
+    """Note in the node's ancestors that they hold a text block (and whether an <article> or <main>)."""
+    is_main = node.tag in _MAIN_CONTENT
+    ancestor = node.parent
+    while ancestor is not None and not (ancestor.has_blocks and (ancestor.has_main or not is_main)):
+        ancestor.has_blocks = True
+        ancestor.has_main = ancestor.has_main or is_main
+        ancestor = ancestor.parent
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = _Node("#document", {}, None)
-        self.stack: list[_Node] = [self.root]
-        self.title_parts: list[str] | None = None
-        self.title: str | None = None
-        self.head_at: int | None = None  # stack index of an open <head>
 
-    def _end_title(self) -> None:
-        if self.title_parts is not None:
-            self.title = "".join(self.title_parts)
-            self.title_parts = None
+def _parse(html: str) -> tuple[_Node, str | None]:
+    """The page's element tree as browsers build it (Lexbor, through selectolax: HTML5 tree construction, any
+    depth of nesting), and its <title>. Built without recursion: pages nest thousands of elements deep."""
+    from selectolax.lexbor import LexborHTMLParser
 
-    def _add(self, tag: str, attrs: list[tuple[str, str | None]]) -> _Node:
-        if self.head_at is not None and tag not in _HEAD_CONTENT:
-            # Content closes an open <head> (as in browsers) even if </head> is missing.
-            del self.stack[self.head_at :]
-            self.head_at = None
-            self._end_title()
-        parent = self.stack[-1]
-        node = _Node(tag, {k: (v or "") for k, v in attrs}, parent)
+    document = LexborHTMLParser(html)
+    title_element = document.css_first("head > title") or document.css_first("title")
+    title = title_element.text(deep=True) if title_element is not None else None
+    root = _Node("#document", {}, None)
+    stack = [(document.root, root)] if document.root is not None else []
+    while stack:
+        source, parent = stack.pop()
+        tag = source.tag
+        if tag == "-text":
+            parent.children.append(source.text_content or "")
+            continue
+        if not tag or tag.startswith(("_", "!", "-")):  # comments, doctype
+            continue
+        node = _Node(tag, {name: value or "" for name, value in source.attributes.items()}, parent)
         parent.children.append(node)
         if tag in _TEXT_BLOCKS:
-            is_main = tag in _MAIN_CONTENT
-            ancestor: _Node | None = parent
-            while ancestor is not None and not (ancestor.has_blocks and (ancestor.has_main or not is_main)):
-                ancestor.has_blocks = True
-                ancestor.has_main = ancestor.has_main or is_main
-                ancestor = ancestor.parent
-        return node
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = self._add(tag, attrs)
-        if tag == "title" and self.title is None:
-            self.title_parts = []
-        if tag not in _VOID:
-            if tag == "head" and self.head_at is None:
-                self.head_at = len(self.stack)
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._add(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._end_title()
-        if tag == "br":  # browsers read </br> as <br>
-            self._add("br", [])
-            return
-        for i in range(len(self.stack) - 1, 0, -1):
-            if self.stack[i].tag == tag:
-                del self.stack[i:]
-                if self.head_at is not None and self.head_at >= i:
-                    self.head_at = None
-                return
-
-    def handle_data(self, data: str) -> None:
-        if self.title_parts is not None:
-            self.title_parts.append(data)
-        self.stack[-1].children.append(data)
+            _mark_blocks(node)
+        children = list(source.iter(include_text=True))
+        stack.extend((child, node) for child in reversed(children))
+    return root, title
 
 
 def _dropped(node: _Node, inside_main_content: bool) -> bool:
@@ -449,13 +419,11 @@ def _content_roots(root: _Node) -> list[_Node]:
 
 def load_html(path: Path, data: bytes) -> LoadedText:
     raw, encoding = _decode_html(path, data)
-    builder = _TreeBuilder()
     try:
-        builder.feed(normalise(raw))
-        builder.close()
+        tree, page_title = _parse(normalise(raw))
     except Exception as exc:
         raise fail(path, f"cannot parse the HTML ({describe(exc)})") from exc
-    roots = _content_roots(builder.root)
+    roots = _content_roots(tree)
     text = tidy(_render(roots))
 
     title = None
@@ -463,8 +431,8 @@ def load_html(path: Path, data: bytes) -> LoadedText:
     if headings:
         title = one_line(_render(headings[:1]))
     if not title:
-        title = one_line(builder.title)
+        title = one_line(page_title)
     if not title:
-        all_h1 = _find(builder.root, "h1")
+        all_h1 = _find(tree, "h1")
         title = one_line(_render(all_h1[:1])) if all_h1 else None
     return LoadedText(text=text, encoding=f"html/{encoding}", title=title)
