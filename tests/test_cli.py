@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from tests.conftest import free_port
 
 
 def wenda(args, env, stdin=None, timeout=180):
@@ -134,9 +135,7 @@ def test_every_command_has_help(command):
 @pytest.mark.parametrize("command", [["ask", "渝万高铁何时开工"], ["index"]])
 def test_an_unreachable_milvus_is_one_line_before_any_model_loads(tmp_path, cli_env, command):
     pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = dict(cli_env, INDEX_BACKEND="milvus", MILVUS_URI=f"http://127.0.0.1:{port}", INDEX_DIR=str(tmp_path / "index"))
     result = wenda(command, env, timeout=60)
     assert result.returncode == 2, result.stderr[-2000:]

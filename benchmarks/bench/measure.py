@@ -3,15 +3,12 @@ running a worker in a fresh process."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,29 +143,3 @@ def cmrc_documents(cmrc: Path = CMRC) -> list[tuple[str, str, str]]:
         for article in data["data"]
         for paragraph in article["paragraphs"]
     ]
-
-
-@contextlib.contextmanager
-def milvus_lite_server(data_dir: Path) -> Iterator[str]:
-    """`milvus-lite server` on a free port of 127.0.0.1 for the bench's processes (a Milvus Lite file is opened by
-    one process at a time); yields its URI, stops it at the end."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"milvus-lite server did not start: {process.stderr.read()[-2000:] if process.stderr else ''}")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()

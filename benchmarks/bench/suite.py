@@ -40,7 +40,6 @@ from bench.measure import (
     bench_questions,
     cmrc_documents,
     machine,
-    milvus_lite_server,
     model_label,
     run_worker,
     settings_payload,
@@ -48,6 +47,7 @@ from bench.measure import (
 from bench.synthetic import NOISE_SCALE, Pool
 from bench.workers import measure_embedding
 from bot.config import EMBEDDED_MODEL, Settings
+from bot.search.milvus import lite_server
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 SHIPPED = "shipped corpus"
@@ -291,7 +291,7 @@ def run(
     servers = contextlib.ExitStack()
     results["backend"] = settings.index_backend
     if settings.index_backend == "milvus":
-        uri = settings.milvus_uri if "://" in settings.milvus_uri else servers.enter_context(milvus_lite_server(work / "milvus"))
+        uri = settings.milvus_uri if "://" in settings.milvus_uri else servers.enter_context(lite_server(work / "milvus"))
         # Its own collections (never the alias of the index in use), in a server every bench process reaches.
         settings = settings.model_copy(update={"milvus_uri": uri, "milvus_prefix": "wenda_bench"})
         results["milvus_uri"] = uri

@@ -258,7 +258,7 @@ class Index:
                 )
         store = None
         try:
-            if "collection" in manifest:  # the vectors and BM25 are in Milvus; the vocabulary is read, not held
+            if backend_of(manifest) == "milvus":  # the vectors and BM25 are in Milvus; the vocabulary is read, not held
                 vectors = None
                 bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=True)
             else:
@@ -287,7 +287,7 @@ class Index:
     def check_settings(self, settings: Settings) -> None:
         """Raise IndexMismatch when the index was built for another model, passage size or backend."""
         built = self.manifest
-        backend = "milvus" if "collection" in built else "faiss"
+        backend = backend_of(built)
         if backend != settings.index_backend:
             raise IndexMismatch(f"Index built for INDEX_BACKEND={backend}, but INDEX_BACKEND is {settings.index_backend}")
         if built.get("embedding_model") != settings.embedding_model:
@@ -304,9 +304,14 @@ class Index:
             )
 
 
+def backend_of(manifest: dict[str, Any]) -> str:
+    """The backend a build was made for: a Milvus build's manifest names its collection."""
+    return "milvus" if "collection" in manifest else "faiss"
+
+
 def data_files(manifest: dict[str, Any]) -> tuple[str, ...]:
     """The files of a build folder: a Milvus build's vectors are in its collection."""
-    return MILVUS_DATA_FILES if "collection" in manifest else DATA_FILES
+    return MILVUS_DATA_FILES if backend_of(manifest) == "milvus" else DATA_FILES
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

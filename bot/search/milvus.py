@@ -18,8 +18,13 @@ bm25s's score exactly, so both backends rank the same candidates with the same f
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -235,3 +240,30 @@ class MilvusStore:
             np.array([dense[row] for row in rows.tolist()], dtype=np.float32),
             np.array([bm25[row] for row in rows.tolist()], dtype=np.float32),
         )
+
+
+@contextlib.contextmanager
+def lite_server(data_dir: Path) -> Iterator[str]:
+    """`milvus-lite server` on a free port of 127.0.0.1, for several processes of this machine to share (a Milvus
+    Lite file is opened by one process at a time: `wenda bench --backend milvus`, the tests); yields its URI and
+    stops it at the end."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"milvus-lite server did not start: {process.stderr.read()[-2000:] if process.stderr else ''}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -41,7 +41,7 @@ from bot.telegram import (
     build_application,
     webhook_options,
 )
-from tests.conftest import corpus_copy
+from tests.conftest import corpus_copy, free_port
 from tests.telegram.fake_botapi import FakeBotAPI
 
 USER = 4242
@@ -530,12 +530,6 @@ class WebhookFakeBotAPI(FakeBotAPI):
         return True
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.asyncio
 async def test_webhook_mode_answers_posted_updates_and_rejects_a_wrong_secret(settings, wenda):
     port = free_port()
@@ -615,28 +609,12 @@ def test_wenda_serve_holds_a_conversation_and_never_logs_the_token(tmp_path, cli
     assert "Traceback" not in stderr
 
 
-@contextlib.contextmanager
 def milvus_server(tmp_path):
-    """`milvus-lite server` on a free port of 127.0.0.1: the Milvus several processes share."""
+    """The `milvus-lite server` several processes share (on 127.0.0.1), or skip without the .[milvus] extra."""
     pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            assert process.poll() is None, process.stderr.read()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    from bot.search.milvus import lite_server
+
+    return lite_server(tmp_path / "milvus")
 
 
 @pytest.mark.asyncio
