@@ -29,6 +29,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def milvus_server(tmp_path):
+    """The `milvus-lite server` several processes share (on 127.0.0.1), or skip without the .[milvus] extra."""
+    pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
+    from bot.search.milvus import lite_server
+
+    return lite_server(tmp_path / "milvus")
+
+
 def shared_file(name: str) -> Path:
     """A file of ../shared/eval, or skip the test saying why."""
     path = SHARED_EVAL / name

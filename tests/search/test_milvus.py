@@ -4,6 +4,11 @@ collection versions behind an alias, and a failed build that changes nothing."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -14,7 +19,7 @@ from bot.search.errors import IndexMismatch
 from bot.search.index import CURRENT_FILE, Index
 from bot.search.lexical import lexical_tokens, make_bm25
 from bot.search.milvus import MilvusStore, client_for, passage_terms, query_terms
-from tests.conftest import corpus_copy, shared_file
+from tests.conftest import corpus_copy, milvus_server, shared_file
 
 pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
 
@@ -109,6 +114,48 @@ def test_a_build_that_fails_while_filling_leaves_the_alias_and_current_on_the_ol
     assert Wenda(milvus_settings, embedder, loaded).answer("渝万高铁何时开工").answer == "11月9日"
     after, _ = rebuild(milvus_settings, embedder)  # the next build drops the half-filled collection
     assert collections(milvus_settings) == sorted([old.store.name, after.store.name])
+
+
+def test_a_sigkilled_build_leaves_the_alias_and_current_on_the_old_version(tmp_path, settings, embedder, wenda, cli_env):
+    """`wenda index` in its own process, against a `milvus-lite server`, killed with SIGKILL once its new
+    collection exists and before the alias moves to it: the alias, CURRENT and the answers stay on the old
+    version, and the next build drops the half-made collection."""
+    with milvus_server(tmp_path) as uri:
+        own = corpus_copy(tmp_path, settings).model_copy(update={"index_backend": "milvus", "milvus_uri": uri})
+        old, _ = rebuild(own, embedder)
+        current = (own.index_dir / CURRENT_FILE).read_text()
+        client = client_for(own)
+        (own.corpus_dir / "park.md").write_text("万州区今天宣布，新建的滨江公园将于明年五月对市民开放，公园占地三百二十亩。", encoding="utf-8")
+        env = dict(cli_env, CORPUS_DIR=str(own.corpus_dir), INDEX_DIR=str(own.index_dir), INDEX_BACKEND="milvus", MILVUS_URI=uri)
+        command = [sys.executable, "-m", "bot.cli", "index", "-q"]
+        for attempt in range(5):
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            while process.poll() is None and collections(own) == [old.store.name]:
+                time.sleep(0.005)
+            os.kill(process.pid, signal.SIGSTOP)  # frozen: what it has done can be read without a race
+            made = [name for name in collections(own) if name != old.store.name]
+            published = old.store.current() != old.store.name
+            os.kill(process.pid, signal.SIGKILL)
+            stderr = process.communicate()[1].decode()
+            assert process.returncode in (-signal.SIGKILL, 0), stderr[-3000:]
+            if made and not published and process.returncode == -signal.SIGKILL:
+                break  # caught between creating its collection and moving the alias
+            assert process.returncode != 0 or published, "the build ended without moving the alias"
+            old = Index.load(own.index_dir, settings=own)  # it finished first: try again from there
+            current = (own.index_dir / CURRENT_FILE).read_text()
+            (own.corpus_dir / "park.md").write_text(f"第{attempt}次：" + (own.corpus_dir / "park.md").read_text(encoding="utf-8"), encoding="utf-8")
+        else:
+            raise AssertionError("never caught the build between its new collection and the alias in 5 attempts")
+        assert (own.index_dir / CURRENT_FILE).read_text() == current
+        assert old.store.current() == old.store.name and made[0] in client.list_collections()
+        asked = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", "渝万高铁何时开工"], env=env, capture_output=True, text=True, timeout=300)
+        assert asked.returncode == 0, asked.stderr[-3000:]
+        assert json.loads(asked.stdout)["answer"] == "11月9日"
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        new = Index.load(own.index_dir, settings=own)
+        assert new.store.current() == new.store.name != old.store.name and "park.md" in new.documents
+        assert collections(own) == sorted([old.store.name, new.store.name])  # the half-made one is dropped
 
 
 def test_an_index_of_the_other_backend_says_to_rebuild(milvus_settings, embedder, wenda):

@@ -41,7 +41,7 @@ from bot.telegram import (
     build_application,
     webhook_options,
 )
-from tests.conftest import corpus_copy, free_port
+from tests.conftest import corpus_copy, free_port, milvus_server
 from tests.telegram.fake_botapi import FakeBotAPI
 
 USER = 4242
@@ -607,14 +607,6 @@ def test_wenda_serve_holds_a_conversation_and_never_logs_the_token(tmp_path, cli
     assert "<redacted>" in stderr  # PTB logged the API URL at DEBUG: masked
     assert "Model and index loaded in" in stderr and "@wenda_test_bot is up in" in stderr
     assert "Traceback" not in stderr
-
-
-def milvus_server(tmp_path):
-    """The `milvus-lite server` several processes share (on 127.0.0.1), or skip without the .[milvus] extra."""
-    pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
-    from bot.search.milvus import lite_server
-
-    return lite_server(tmp_path / "milvus")
 
 
 @pytest.mark.asyncio
