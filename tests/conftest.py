@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,12 +31,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def milvus_server(tmp_path):
-    """The `milvus-lite server` several processes share (on 127.0.0.1), or skip without the .[milvus] extra."""
+@contextlib.contextmanager
+def milvus_server(tmp_path: Path) -> Iterator[str]:
+    """The URI of a `milvus-lite server` several processes share (on 127.0.0.1), or skip without the .[milvus]
+    extra."""
     pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
     from bot.search.milvus import lite_server
 
-    return lite_server(tmp_path / "milvus")
+    with lite_server(tmp_path / "milvus") as server:
+        yield server.uri
 
 
 def shared_file(name: str) -> Path:

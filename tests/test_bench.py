@@ -205,12 +205,23 @@ def test_bench_command_line_options():
     assert args.questions == 200
 
 
-def test_bench_on_milvus_measures_the_shipped_corpus_and_says_where_larger_ones_are(capsys):
-    from bot.cli import main
-
-    assert main(["bench", "--backend", "milvus", "--sizes", "10000"]) == 2
-    error = capsys.readouterr().err
-    assert "--backend milvus measures the shipped corpus" in error and "benchmarks/backend_latency.py" in error
+@pytest.mark.slow
+def test_bench_on_milvus_measures_a_synthetic_corpus_and_the_servers_memory(settings, tmp_path):
+    pytest.importorskip("pymilvus", reason="the Milvus backend needs the .[milvus] extra (pymilvus, milvus-lite)")
+    own = settings.model_copy(update={"index_dir": tmp_path / "index", "index_backend": "milvus", "milvus_uri": ""})
+    results = bench.run(own, sizes=[3000], questions=8, embed_sample=4, cold=False, cmrc=tmp_path / "absent.json", work_dir=tmp_path)
+    assert results["backend"] == "milvus" and results["milvus_uri"].startswith("http://127.0.0.1:")
+    shipped, synthetic = results["latency"]
+    assert synthetic["label"] == "3,000 (synthetic)" and synthetic["passages"] == 3000
+    assert synthetic["dense_index"] == "milvus" and synthetic["latency"]["found"] > 0
+    assert synthetic["build"]["save_s"] > 0 and synthetic["build"]["recall"] is None
+    for row in (shipped, synthetic):
+        server = row["milvus_server"]
+        assert 50 < server["rss_mb"] <= server["peak_rss_mb"] < 8000 and server["disk_mb"] > 0
+    assert synthetic["milvus_server"]["disk_mb"] > shipped["milvus_server"]["disk_mb"]  # 3,000 rows more on disk
+    table = bench.format_report(results)
+    assert "3,000 (synthetic)" in table and "save and fill Milvus" in table and "milvus-lite server" in table
+    assert list(tmp_path.glob("wenda-bench-*")) == []  # the server's data went with the scratch folder
 
 
 def test_bench_subprocess_settings_leave_empty_ones_to_their_defaults(settings):

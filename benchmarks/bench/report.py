@@ -92,8 +92,9 @@ def format_report(results: dict[str, Any]) -> str:
             recall = build.get("recall") or {}
             lines.append(
                 f"  {row['label']:<27} load {row['load_s']:.1f} s (RSS {row['rss_loaded_mb']:.0f} MiB); build: text "
-                f"{build['generate_s']:.1f} s, BM25 {build['bm25_s']:.1f} s, FAISS {build['faiss_s']:.1f} s, "
-                f"save {build['save_s']:.1f} s, peak RSS {build['build_peak_rss_mb']:.0f} MiB"
+                f"{build['generate_s']:.1f} s, BM25 {build['bm25_s']:.1f} s, "
+                + (f"FAISS {build['faiss_s']:.1f} s, save" if row["dense_index"] != "milvus" else "save and fill Milvus")
+                + f" {build['save_s']:.1f} s, peak RSS {build['build_peak_rss_mb']:.0f} MiB"
                 + (f"; dense top-10 {recall['ann_ms_per_query']:.2f} ms/question" if recall else "")
             )
         first = loads[0]["build"]["realism"]
@@ -105,6 +106,16 @@ def format_report(results: dict[str, Any]) -> str:
         synthetic = results.get("synthetic", {})
         lines.append(f"  text: {synthetic.get('text', '')}")
         lines.append(f"  vectors: {synthetic.get('vectors', '')}")
+    servers = [row for row in results.get("latency", []) if row.get("milvus_server")]
+    if servers:
+        lines += ["", "Memory per corpus on the Milvus backend: the Wenda process (peak RSS above) and the milvus-lite server"]
+        for row in servers:
+            server = row["milvus_server"]
+            lines.append(
+                f"  {row['label']:<27} Wenda {row['peak_rss_mb']:.0f} MiB (loaded {row['rss_loaded_mb']:.0f} MiB); "
+                f"milvus-lite server {server['rss_mb']:.0f} MiB (peak {server['peak_rss_mb']:.0f} MiB), "
+                f"on disk {server.get('disk_mb', 0):.0f} MiB"
+            )
     cold = results.get("cold_start")
     if cold:
         ask, serve = cold["ask"], cold["serve"]

@@ -23,7 +23,9 @@ subprocesses: `python -m bench.workers WORKER JSON` (benchmarks/ on the path) pr
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,8 +41,10 @@ from bench.measure import (
     ROOT,
     bench_questions,
     cmrc_documents,
+    folder_mb,
     machine,
     model_label,
+    process_memory,
     run_worker,
     settings_payload,
 )
@@ -256,8 +260,25 @@ def cold_start_serve(settings: Settings, question: str) -> dict[str, Any]:
     return {"ready_s": round(ready, 2), "first_reply_s": round(replied, 3)}
 
 
-def latency_row(label: str, serve: dict[str, Any], build: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"label": label, **serve, **({"build": build} if build else {})}
+def drop_collection(settings: Settings, index_dir: Path) -> None:
+    """Drop the Milvus collection of the index in `index_dir` (a synthetic corpus's, once measured)."""
+    from bot.search.index import MANIFEST, current_build
+    from bot.search.milvus import client_for
+
+    manifest = json.loads((current_build(index_dir) / MANIFEST).read_text(encoding="utf-8"))
+    client_for(settings).drop_collection(manifest["collection"])
+
+
+def latency_row(
+    label: str, serve: dict[str, Any], build: dict[str, Any] | None = None, server: Any = None, data: Path | None = None
+) -> dict[str, Any]:
+    """One corpus's figures; on the Milvus backend with the bench's own milvus-lite server, also that server's memory
+    after the questions (it holds the shipped corpus's collection and this corpus's: a synthetic corpus's is dropped
+    after its row) and its data folder's size on disk."""
+    row = {"label": label, **serve, **({"build": build} if build else {})}
+    if server is not None:
+        row["milvus_server"] = {**process_memory(server.pid), **({"disk_mb": folder_mb(data)} if data else {})}
+    return row
 
 
 # -- the whole bench ------------------------------------------------------------------------------
@@ -290,8 +311,10 @@ def run(
     work = Path(scratch.name)
     servers = contextlib.ExitStack()
     results["backend"] = settings.index_backend
+    server = None  # the milvus-lite server the bench started, whose memory it reports
     if settings.index_backend == "milvus":
-        uri = settings.milvus_uri if "://" in settings.milvus_uri else servers.enter_context(lite_server(work / "milvus"))
+        server = None if "://" in settings.milvus_uri else servers.enter_context(lite_server(work / "milvus"))
+        uri = server.uri if server else settings.milvus_uri
         # Its own collections (never the alias of the index in use), in a server every bench process reaches.
         settings = settings.model_copy(update={"milvus_uri": uri, "milvus_prefix": "wenda_bench"})
         results["milvus_uri"] = uri
@@ -333,7 +356,7 @@ def run(
         shipped_settings = settings.model_copy(update={"index_dir": work / "shipped"})
         _note(f"warm latency on the shipped corpus ({questions} questions, without and with the answer cache) ...")
         serve = run_worker("serve", {"settings": settings_payload(shipped_settings), "questions": asked})
-        results["latency"] = [latency_row(SHIPPED, serve)]
+        results["latency"] = [latency_row(SHIPPED, serve, server=server, data=work / "milvus")]
         if cold:
             _note("cold start: wenda ask, wenda serve ...")
             question = settings.example_questions[0] if settings.example_questions else asked[0]
@@ -376,7 +399,7 @@ def run(
                     {"settings": settings_payload(settings, index_dir=index_dir), "questions": asked},
                     timeout=3600,
                 )
-                results["latency"].append(latency_row(f"{size:,} (synthetic)", serve, build))
+                results["latency"].append(latency_row(f"{size:,} (synthetic)", serve, build, server, work / "milvus"))
                 results["build"].append(
                     {
                         "label": f"{size:,} (synthetic)",
@@ -388,8 +411,8 @@ def run(
                         "rest_s": round(build["bm25_s"] + build["faiss_s"], 2),
                     }
                 )
-                import shutil
-
+                if settings.index_backend == "milvus":
+                    drop_collection(settings, index_dir)
                 shutil.rmtree(index_dir, ignore_errors=True)
     finally:
         servers.close()

@@ -156,12 +156,13 @@ def worker_synthetic(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     bm25 = bm25_from_parts(corpus)
     bm25_s = time.perf_counter() - started
+    milvus = settings.index_backend == "milvus"
     started = time.perf_counter()
-    vectors = make_faiss_index(corpus.vectors, settings)
+    vectors = None if milvus else make_faiss_index(corpus.vectors, settings)  # Milvus: filled when saved
     faiss_s = time.perf_counter() - started
-    kind = dense_index_kind(len(corpus.passages), settings)
+    kind = "milvus" if milvus else dense_index_kind(len(corpus.passages), settings)
     recall = None
-    if kind != "Flat":
+    if kind not in ("Flat", "milvus"):
         recall = recall_at_10(vectors, corpus.vectors, np.load(args["queries"]))
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -177,9 +178,12 @@ def worker_synthetic(args: dict[str, Any]) -> dict[str, Any]:
     }
     passages = corpus.passages
     n = len(passages)
-    del corpus  # its vectors live on in the FAISS index
+    index = Index(passages, vectors, bm25, manifest)
+    if milvus:
+        index.unpublished = corpus.vectors
+    del corpus  # its vectors live on in the FAISS index, or until they are in Milvus
     started = time.perf_counter()
-    Index(passages, vectors, bm25, manifest).save(Path(args["index_dir"]))
+    index.save(Path(args["index_dir"]), settings)  # on Milvus: fill the collection, index and load it, move the alias
     save_s = time.perf_counter() - started
     return {
         "passages": n,

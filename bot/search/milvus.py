@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -242,11 +242,16 @@ class MilvusStore:
         )
 
 
+class LiteServer(NamedTuple):
+    uri: str
+    pid: int
+
+
 @contextlib.contextmanager
-def lite_server(data_dir: Path) -> Iterator[str]:
+def lite_server(data_dir: Path) -> Iterator[LiteServer]:
     """`milvus-lite server` on a free port of 127.0.0.1, for several processes of this machine to share (a Milvus
     Lite file is opened by one process at a time: `wenda bench --backend milvus`, the tests); yields its URI and
-    stops it at the end."""
+    process id, and stops it at the end."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -260,7 +265,7 @@ def lite_server(data_dir: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"milvus-lite server did not start: {process.stderr.read()[-2000:] if process.stderr else ''}")
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        yield LiteServer(f"http://127.0.0.1:{port}", process.pid)
     finally:
         process.terminate()
         try:
