@@ -67,11 +67,12 @@ def format_report(results: dict[str, Any]) -> str:
     for row in results.get("latency", []):
         lat = row["latency"]
         recall = (row.get("build", {}).get("recall") or {}).get("recall_at_10")
+        exact = "— (Milvus's)" if row["dense_index"] == "milvus" else "— (exact)"
         lines.append(
             f"  {row['label']:<27} {_fmt(lat['p50_ms']):>7} {_fmt(lat['p95_ms']):>7} {_fmt(lat['max_ms']):>7} "
             f"{_fmt(lat['embed_p50_ms']):>7} {_fmt(lat['search_p50_ms']):>7} "
             f"{_fmt(lat.get('read_p50_ms')):>6}/{_fmt(lat.get('read_p95_ms')):<6} {_fmt(lat['extract_p50_ms']):>8} "
-            f"{_fmt(row['peak_rss_mb'], 0):>13}  {row['dense_index']:<15} {_fmt(recall, 4) if recall is not None else '— (exact)'}"
+            f"{_fmt(row['peak_rss_mb'], 0):>13}  {row['dense_index']:<15} {_fmt(recall, 4) if recall is not None else exact}"
         )
     lines.append(
         "  (embed, search, read, extract: ms of the question's embedding, the hybrid search, the reader (p50/p95), "
