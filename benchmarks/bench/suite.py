@@ -261,12 +261,16 @@ def cold_start_serve(settings: Settings, question: str) -> dict[str, Any]:
 
 
 def drop_collection(settings: Settings, index_dir: Path) -> None:
-    """Drop the Milvus collection of the index in `index_dir` (a synthetic corpus's, once measured)."""
+    """Drop the Milvus collection of the index in `index_dir` (a synthetic corpus's, once measured), and first the
+    bench's alias when it names it: a Milvus server refuses to drop a collection an alias points to."""
     from bot.search.index import MANIFEST, current_build
-    from bot.search.milvus import client_for
+    from bot.search.milvus import MilvusStore
 
     manifest = json.loads((current_build(index_dir) / MANIFEST).read_text(encoding="utf-8"))
-    client_for(settings).drop_collection(manifest["collection"])
+    store = MilvusStore(settings, manifest["collection"])
+    if store.current() == store.name:
+        store.client.drop_alias(settings.milvus_prefix)
+    store.client.drop_collection(store.name)
 
 
 def latency_row(
