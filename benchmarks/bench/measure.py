@@ -35,8 +35,11 @@ def rss_mb() -> float:
 
 
 def process_memory(pid: int) -> dict[str, float]:
-    """Another process's resident memory now and at its peak (VmRSS, VmHWM), in MiB: the Milvus Lite server's."""
-    return {"rss_mb": round(_proc_status("VmRSS", pid), 1), "peak_rss_mb": round(_proc_status("VmHWM", pid), 1)}
+    """Another process's resident memory now and at its peak (VmRSS, VmHWM), in MiB: the Milvus Lite server's.
+    Read from /proc only: there is no fallback for another process (getrusage would give this one's)."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status if line.startswith(("VmRSS:", "VmHWM:"))}
+    return {"rss_mb": round(fields["VmRSS"], 1), "peak_rss_mb": round(fields["VmHWM"], 1)}
 
 
 def folder_mb(path: Path) -> float:
@@ -44,9 +47,9 @@ def folder_mb(path: Path) -> float:
     return round(sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) / 2**20, 1)
 
 
-def _proc_status(field: str, pid: int | str = "self") -> float:
+def _proc_status(field: str) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:

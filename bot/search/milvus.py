@@ -23,6 +23,7 @@ import logging
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -256,19 +257,22 @@ def lite_server(data_dir: Path) -> Iterator[LiteServer]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"milvus-lite server did not start: {process.stderr.read()[-2000:] if process.stderr else ''}")
-            time.sleep(0.2)
-        yield LiteServer(f"http://127.0.0.1:{port}", process.pid)
-    finally:
-        process.terminate()
+    # Its log goes to a file, not a pipe: a pipe nobody reads fills up over a long run and stalls the server.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as server_log:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=server_log)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    server_log.seek(0)
+                    raise RuntimeError(f"milvus-lite server did not start: {server_log.read()[-2000:]}")
+                time.sleep(0.2)
+            yield LiteServer(f"http://127.0.0.1:{port}", process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
