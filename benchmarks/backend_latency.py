@@ -85,9 +85,9 @@ def main() -> int:
     embedder = Embedder(settings)
     questions = bench.bench_questions(args.questions, bench.CMRC)
     vectors = embedder.encode_queries(questions)
-    work = Path(tempfile.mkdtemp(prefix="wenda-backends-"))
-    milvus = settings.model_copy(update={"index_backend": "milvus", "milvus_uri": settings.milvus_uri or str(work / "milvus.db")})
-    shipped, _ = build_index(settings.model_copy(update={"index_dir": settings.index_dir}), embedder)
+    scratch = tempfile.TemporaryDirectory(prefix="wenda-backends-")  # Milvus Lite's file, removed at exit
+    milvus = settings.model_copy(update={"index_backend": "milvus", "milvus_uri": settings.milvus_uri or str(Path(scratch.name) / "milvus.db")})
+    shipped, _ = build_index(settings, embedder)
     rows = [row(bench.SHIPPED, shipped, milvus, vectors, questions, f"{milvus.milvus_prefix}_latency_shipped")]
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if sizes:
