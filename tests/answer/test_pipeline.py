@@ -29,6 +29,15 @@ def test_unanswerable_seed_question_is_not_found(wenda, seed_questions):
             assert answer.found is False and answer.answer is None, question.question
 
 
+def test_a_figure_of_another_kind_does_not_answer_a_quantity_question(wenda):
+    # The railway's passage gives its travel time (50分钟), not its length: the reader is not sure enough
+    # of an answer without 公里 (MIN_READER_MARGIN_UNTYPED), while the date it does hold still answers.
+    length = wenda.answer("渝万高铁全长多少公里？")
+    assert length.found is False and length.answer is None
+    assert length.evidence.typed_span is False and "not the quantity asked for" in length.evidence.reason
+    assert wenda.answer("渝万高铁何时开工？").answer == "11月9日"
+
+
 def test_answerable_seed_questions_are_found_with_their_answer(wenda, seed_questions):
     answerable = [q for q in seed_questions if q.answerable]
     wrong = [q.question for q in answerable if wenda.answer(q.question).answer not in q.answers]

@@ -96,6 +96,21 @@ def test_decide_still_needs_a_typed_span_for_dates_and_numbers(settings):
     assert decide(replace(evidence, chinese=False, coverage=1.0, sentence_coverage=1.0), settings)[0] is False
 
 
+def test_the_reader_must_be_surer_of_an_answer_that_is_not_of_the_asked_type(settings):
+    # 渝万高铁全长多少公里 -> 50分钟: a reader margin that answers a typed span is too little for an untyped one.
+    limits = settings.thresholds()
+    assert settings.reader == "model" and limits["min_reader_margin"] < limits["min_reader_margin_untyped"]
+    margin = (limits["min_reader_margin"] + limits["min_reader_margin_untyped"]) / 2
+    evidence = Evidence("quantity", True, 0.9, 0.9, sentence_coverage=0.9, reader_margin=margin, typed_span=False)
+    assert decide(evidence, settings) == (False, "the reader is unsure, and its answer is not the quantity asked for")
+    assert decide(replace(evidence, typed_span=True), settings) == (True, "found")
+    assert decide(replace(evidence, typed_span=None), settings) == (True, "found")  # the question asks no type
+    assert decide(replace(evidence, reader_margin=limits["min_reader_margin_untyped"]), settings)[0] is True
+    # Not for English questions (their type is read from a translation), and MIN_READER_MARGIN_UNTYPED overrides.
+    assert decide(replace(evidence, chinese=False, reader_margin=max(margin, limits["min_reader_margin_foreign"])), settings)[0] is True
+    assert decide(evidence, settings.model_copy(update={"min_reader_margin_untyped": margin}))[0] is True
+
+
 def test_a_sentence_leaning_on_the_one_before_is_shown_with_it(wenda):
     # 因此 what? The reason is the sentence before; the answer stays the sentence that was chosen.
     passage = Passage("baobab.txt", "猴面包树", "", 0, 60,
