@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--batch", type=int, help="pieces per step")
     sub.add_argument("--learning-rate", type=float, help="peak learning rate")
     sub.add_argument("--seed", type=int, help="random seed")
-    sub.add_argument("--near-misses", action="store_true", help="also train on each answer's window with its sentence taken out, as 'no answer' (not yet measured; the shipped weights did not)")
+    sub.add_argument("--near-misses", action="store_true", help="also train on each answer's window with its sentence taken out, as 'no answer' (measured in docs/reader.md: it did not beat the shipped weights, which did not use it)")
     sub.add_argument("--threads", type=int, default=0, help="torch threads (default: every core)")
     sub.add_argument("--max-steps", type=int, default=None, help="stop after this many steps of the full schedule (a rerun without it goes on from there)")
     sub.set_defaults(func=cmd_train_reader)
