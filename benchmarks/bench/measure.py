@@ -37,8 +37,7 @@ def rss_mb() -> float:
 def process_memory(pid: int) -> dict[str, float]:
     """Another process's resident memory now and at its peak (VmRSS, VmHWM), in MiB: the Milvus Lite server's.
     Read from /proc only: there is no fallback for another process (getrusage would give this one's)."""
-    status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    fields = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status if line.startswith(("VmRSS:", "VmHWM:"))}
+    fields = _memory_mb(pid)
     return {"rss_mb": round(fields["VmRSS"], 1), "peak_rss_mb": round(fields["VmHWM"], 1)}
 
 
@@ -47,12 +46,17 @@ def folder_mb(path: Path) -> float:
     return round(sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) / 2**20, 1)
 
 
+def _memory_mb(pid: int | str) -> dict[str, float]:
+    """A process's VmRSS and VmHWM from /proc/<pid>/status, in MiB (whichever of them the file has)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {line.split(":")[0]: int(line.split()[1]) / 1024 for line in lines if line.startswith(("VmRSS:", "VmHWM:"))}
+
+
 def _proc_status(field: str) -> float:
+    """This process's VmRSS or VmHWM in MiB; where /proc cannot tell, its peak from getrusage."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
+        return _memory_mb("self")[field]
+    except (OSError, KeyError):
         pass
     import resource
 
