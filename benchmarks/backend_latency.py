@@ -91,12 +91,7 @@ def main() -> int:
     rows = [row(bench.SHIPPED, shipped, milvus, vectors, questions, f"{milvus.milvus_prefix}_latency_shipped")]
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if sizes:
-        parts = [bench.Pool(shipped.passages, shipped.vectors.reconstruct_n(0, len(shipped)))]
-        if bench.CMRC.is_file():
-            parts.append(bench.build_cmrc(settings, embedder, bench.CMRC)[1])
-        pool = bench.Pool(
-            [passage for part in parts for passage in part.passages], np.concatenate([part.vectors for part in parts])
-        )
+        pool = bench.real_pool(settings, embedder, shipped)
         for size in sizes:
             corpus = bench.make_synthetic(pool, size, min_chars=settings.passage_min_chars, max_chars=settings.passage_max_chars)
             index = Index(corpus.passages, make_faiss_index(corpus.vectors, settings), bench.bm25_from_parts(corpus), {})

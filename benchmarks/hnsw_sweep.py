@@ -55,13 +55,7 @@ def bench_pool(settings: Settings, pool_dir: Path, questions: int) -> tuple[benc
     embedder = Embedder(settings)
     with tempfile.TemporaryDirectory(prefix="hnsw-sweep-") as work:
         shipped = bench.build_shipped(settings, embedder, Path(work) / "shipped")["index"]
-    parts = [bench.Pool(shipped.passages, shipped.vectors.reconstruct_n(0, len(shipped)))]
-    if bench.CMRC.is_file():
-        parts.append(bench.build_cmrc(settings, embedder, bench.CMRC)[1])
-    pool = bench.Pool(
-        [p for part in parts for p in part.passages],
-        np.concatenate([part.vectors for part in parts]).astype(np.float32),
-    )
+    pool = bench.real_pool(settings, embedder, shipped)
     queries = embedder.encode_queries(bench.bench_questions(questions, bench.CMRC)[:200])
     pool.save(pool_path)
     np.save(queries_path, queries)

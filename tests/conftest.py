@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+
+from bot.search.milvus import free_port  # noqa: F401  (the tests import it from here)
 
 # Property tests draw the same examples on every run (CI and here), so a red main means a code change,
 # not a lucky draw; HYPOTHESIS_PROFILE=explore draws fresh random examples to hunt for bugs.
@@ -22,13 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SHARED = ROOT.parent / "shared"
 SHARED_EVAL = SHARED / "eval"
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 nothing listens on (for a server a test starts, or one that must be unreachable)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from bench.measure import (
     rss_mb,
 )
 from bench.report import format_report, plot
-from bench.suite import SHIPPED, build_cmrc, build_shipped, run
+from bench.suite import SHIPPED, build_cmrc, build_shipped, real_pool, run
 from bench.synthetic import (
     Pool,
     bm25_from_parts,
@@ -38,6 +38,7 @@ __all__ = [
     "peak_rss_mb",
     "percentiles",
     "plot",
+    "real_pool",
     "recall_at_10",
     "rss_mb",
     "run",

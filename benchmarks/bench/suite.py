@@ -159,6 +159,15 @@ def build_cmrc(settings: Settings, embedder: Any, cmrc: Path) -> tuple[dict[str,
     return row, Pool(passages, vectors)
 
 
+def real_pool(settings: Settings, embedder: Any, shipped: Any) -> Pool:
+    """What the synthetic corpora are made from: the windows of `shipped` (an Index of the shipped corpus) and,
+    when the file is there, of the CMRC 2018 trial, with their vectors."""
+    parts = [Pool(shipped.passages, shipped.vectors.reconstruct_n(0, len(shipped)))]
+    if CMRC.is_file():
+        parts.append(build_cmrc(settings, embedder, CMRC)[1])
+    return Pool.joined(parts)
+
+
 def _settings_env(settings: Settings) -> dict[str, str]:
     """The settings as environment variables, for `wenda` subprocesses."""
     env = {}
@@ -369,10 +378,7 @@ def run(
                 "serve": cold_start_serve(shipped_settings, question),
             }
         if sizes:
-            pool = Pool(
-                [p for part in pool_parts for p in part.passages],
-                np.concatenate([part.vectors for part in pool_parts]).astype(np.float32),
-            )
+            pool = Pool.joined(pool_parts)
             pool.save(work / "pool")
             query_vectors = embedder.encode_queries(asked[:200])
             np.save(work / "queries.npy", query_vectors)

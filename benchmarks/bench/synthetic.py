@@ -24,6 +24,14 @@ class Pool:
     passages: list[Any]  # bot.ingest.passages.Passage
     vectors: np.ndarray  # (n, dim), normalised e5 passage vectors
 
+    @classmethod
+    def joined(cls, parts: list["Pool"]) -> "Pool":
+        """One pool of several (the shipped corpus's windows and the CMRC 2018 trial's), in order."""
+        return cls(
+            [passage for part in parts for passage in part.passages],
+            np.concatenate([part.vectors for part in parts]).astype(np.float32),
+        )
+
     def save(self, path: Path) -> None:
         np.save(path.with_suffix(".npy"), self.vectors)
         path.with_suffix(".json").write_text(

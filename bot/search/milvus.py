@@ -248,14 +248,19 @@ class LiteServer(NamedTuple):
     pid: int
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on (for a server to start on, or one that must be unreachable)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @contextlib.contextmanager
 def lite_server(data_dir: Path) -> Iterator[LiteServer]:
     """`milvus-lite server` on a free port of 127.0.0.1, for several processes of this machine to share (a Milvus
     Lite file is opened by one process at a time: `wenda bench --backend milvus`, the tests); yields its URI and
     process id, and stops it at the end."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
     # Its log goes to a file, not a pipe: a pipe nobody reads fills up over a long run and stalls the server.
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as server_log:
