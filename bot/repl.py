@@ -50,7 +50,7 @@ def render(answer, elapsed_ms: float) -> str:
         reason = answer.evidence.reason if answer.evidence else "no passage"
         lines.append(f"未找到答案 (no answer in the corpus: {reason})")
     evidence = answer.evidence
-    if evidence is None:
+    if evidence is None or not answer.hits:  # nothing was searched or found: no figures to show
         lines.append(f"confidence {answer.confidence:.3f} · {elapsed_ms:.0f} ms")
     else:
         if evidence.reader_margin is not None:  # the trained reader: how far its span scores above "no answer"

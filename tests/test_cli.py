@@ -48,10 +48,13 @@ def test_ask_prints_the_answer_then_its_sentence_and_source(cli_env):
 
 
 def test_repl_answers_with_its_evidence_and_counts_in_words(cli_env):
-    result = wenda(["repl"], cli_env, stdin="渝万高铁何时开工\n:quit\n")
+    result = wenda(["repl"], cli_env, stdin="渝万高铁何时开工\n？？？\n:quit\n")
     assert result.returncode == 0, result.stderr
     assert "wenda repl · 1 document, " in result.stdout  # not "1 documents"
     assert "答: 11月9日" in result.stdout and "reader margin +" in result.stdout
+    # Marks alone are not searched, and say so without figures of a search that did not happen.
+    assert "未找到答案 (no answer in the corpus: the question has no words to search for)" in result.stdout
+    assert "cosine 0.000" not in result.stdout
 
 
 def test_ask_reads_questions_from_stdin_one_per_line(cli_env):

@@ -25,6 +25,7 @@ from bot.answer.question import (
     QuestionInfo,
     analyse,
     content_words,
+    has_words,
     coverage,
     mend_words,
 )
@@ -247,6 +248,9 @@ class Wenda:
         started = time.perf_counter()
         question = question.strip()
         info = analyse(question)
+        if not has_words(question):
+            nothing = Evidence(info.kind, info.chinese, 0.0, 0.0, reason="the question has no words to search for")
+            return Answer(question, False, None, None, [], 0.0, {"total": time.perf_counter() - started}, evidence=nothing)
         k = k or self.settings.top_k
         # The hits beyond k only lend sentences (ARTICLE_DEPTH); the answer keeps k.
         hits = self.search(question, max(k, ARTICLE_DEPTH if info.chinese else k), info)

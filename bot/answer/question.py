@@ -134,6 +134,11 @@ def implied_unit(folded: str) -> str | None:
     return None
 
 
+def has_words(question: str) -> bool:
+    """Whether a question holds anything to search for: a character, letter or digit (not only `？？？` or 😀)."""
+    return any(char.isalnum() for char in question)
+
+
 def analyse(question: str) -> QuestionInfo:
     folded = fold(question.strip())
     kind = classify(folded)

@@ -14,6 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.answer.question import has_words
 from bot.telegram.format import (
     escape,
     format_answer,
@@ -88,7 +89,7 @@ async def answer_question(
     """Check the question, answer it off the event loop, remember it for paging, reply."""
     state = state_of(context)
     question = question.strip()
-    if not question:
+    if not has_words(question):  # nothing, or only marks and emoji
         await reply(update, context, hint_empty(state.example))
         return
     if len(question) > state.settings.max_question_chars:

@@ -29,6 +29,14 @@ def test_unanswerable_seed_question_is_not_found(wenda, seed_questions):
             assert answer.found is False and answer.answer is None, question.question
 
 
+def test_a_question_of_marks_or_emoji_alone_is_not_searched(wenda):
+    for question in ("？？？", "😀", "…… ！"):
+        answer = wenda.answer(question)
+        assert answer.found is False and answer.hits == [], question
+        assert answer.evidence.reason == "the question has no words to search for"
+    assert wenda.answer("万州？").hits  # one word is enough to search
+
+
 def test_a_figure_of_another_kind_does_not_answer_a_quantity_question(wenda):
     # The railway's passage gives its travel time (50分钟), not its length: the reader is not sure enough
     # of an answer without 公里 (MIN_READER_MARGIN_UNTYPED), while the date it does hold still answers.

@@ -317,6 +317,8 @@ async def test_stickers_photos_voice_blank_long_and_unknown_commands_get_a_hint(
             assert hint["text"].startswith("我只能回答文字问题") and len(hint["text"].splitlines()) == 1
         blank = await ask(server, USER, " \u3000 ")
         assert blank["text"].startswith("请写下你的问题")
+        marks = await ask(server, USER, "？？？ 😀")
+        assert marks["text"].startswith("请写下你的问题")
         long = await ask(server, USER, "渝万高铁何时开工" * 80)
         assert "太长" in long["text"] and "500 字以内" in long["text"]
         unknown = await ask(server, USER, "/frobnicate")
