@@ -20,6 +20,7 @@ from bot.answer.extract import (
 )
 from bot.answer.question import (
     LIST,
+    OTHER,
     QUANTITY,
     TIME,
     QuestionInfo,
@@ -273,6 +274,10 @@ class Wenda:
             sentence, span, source_hit, sentence_cover = choose_sentence(self.index, self.embedder, info, words, hits)
             short = span.text if span is not None else sentence
             judged = {"sentence_coverage": sentence_cover, "typed_span": span is not None, "requires_span": requires_span(info)}
+        if info.keywords and info.kind == OTHER:
+            # Keywords ask for no particular fact (`渝万高铁`): the answer is the sentence the reader points to,
+            # not a stretch of it picked as if a question had asked for it (`万州到重庆主城的车程`).
+            short = sentence
         read = time.perf_counter()
         evidence = Evidence(info.kind, info.chinese, best.dense, cover, reader_ms=1000 * (read - searched), **judged)
         found, reason = decide(evidence, self.settings)

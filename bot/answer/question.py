@@ -73,6 +73,7 @@ class QuestionInfo:
     chinese: bool
     person: bool = False  # asks who (a person), not which organisation
     attribute: str | None = None  # what 多高/多长/多大 measures: 高, 长, 面积
+    keywords: bool = False  # asks nothing: no question word, no question mark (`渝万高铁`, `Yuwan railway`)
 
 
 def classify(folded: str) -> str:
@@ -134,6 +135,18 @@ def implied_unit(folded: str) -> str | None:
     return None
 
 
+ENGLISH_ASKING_RE = re.compile(
+    r"\b(what|when|where|who|whom|whose|which|why|how)\b|^(is|are|does|do|did|was|were|has|have|can|could|will|would|should)\b"
+)
+
+
+def asks_nothing(folded: str) -> bool:
+    """Whether a (folded) question is keywords only: no interrogative, no question word, no question mark."""
+    if re.search(r"[?？]", folded):
+        return False
+    return not (INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded.strip()))
+
+
 def has_words(question: str) -> bool:
     """Whether a question holds anything to search for: a character, letter or digit (not only `？？？` or 😀)."""
     return any(char.isalnum() for char in question)
@@ -153,6 +166,7 @@ def analyse(question: str) -> QuestionInfo:
         chinese=has_cjk(folded),
         person=bool(re.search(r"谁|\bwho(m|se)?\b", folded)),
         attribute=next((word for phrase, word in ATTRIBUTE_WORDS.items() if phrase in folded), None),
+        keywords=asks_nothing(folded),
     )
 
 

@@ -29,6 +29,14 @@ def test_unanswerable_seed_question_is_not_found(wenda, seed_questions):
             assert answer.found is False and answer.answer is None, question.question
 
 
+def test_keywords_alone_are_answered_with_the_sentence_not_a_stretch_of_it(wenda):
+    answer = wenda.answer("渝万高铁")
+    assert answer.found and answer.answer.startswith("11月9日，渝万高铁正式开工建设")
+    assert answer.answer in answer.sentence
+    # Keywords that name a kind of figure still get the figure.
+    assert wenda.answer("万州 森林覆盖率").answer == "53.5%"
+
+
 def test_a_question_of_marks_or_emoji_alone_is_not_searched(wenda):
     for question in ("？？？", "😀", "…… ！"):
         answer = wenda.answer(question)

@@ -67,3 +67,22 @@ def test_content_drops_interrogatives_and_folds_script():
     # 在哪些 is 在 and 哪些: no 些 is left as a word to look for.
     assert analyse("此鱼分布在哪些地区？").content == "此鱼分布在 地区"
     assert analyse("四加亭在哪里？").content == "四加亭在"
+
+
+@pytest.mark.parametrize(
+    "question, keywords",
+    [
+        ("渝万高铁", True),
+        ("万州 森林覆盖率", True),
+        ("Yuwan railway", True),
+        ("渝萬高鐵", True),
+        ("渝万高铁何时开工", False),
+        ("渝万高铁？", False),  # a question mark asks
+        ("万州的森林覆盖率是多少", False),
+        ("When did the railway start?", False),
+        ("Is the railway finished", False),
+        ("how long is the railway", False),
+    ],
+)
+def test_keywords_alone_ask_nothing(question, keywords):
+    assert analyse(question).keywords is keywords
