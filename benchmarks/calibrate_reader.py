@@ -89,8 +89,8 @@ GRID = {
     True: (
         [0.70, 0.74, 0.76, 0.78, 0.80, 0.82, 0.84, 0.86],
         [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
-        [-12.0, -10.0, -8.0, -6.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 6.0],
-        [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+        [float(margin) for margin in range(-12, 7)],
+        [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
         [UNUSED, 0.0, 2.0, 4.0, 6.0, 8.0, float("inf")],
     ),
     False: (
@@ -105,8 +105,11 @@ def sweep(path: Path) -> None:
     of four aims: "not found" for the out-of-corpus near misses, for the near misses made from the validation
     split, for the other-article questions, and the answer F1 kept. Precision does not count answerable
     questions whose answer shares nothing with the gold (retrieval missed their paragraph: "not found" is no
-    worse there). Choose from the front by hand, saying why in the commit."""
+    worse there). The thresholds in use are shown below the front, and the rows that do at least as well on
+    every aim are marked *. Choose from the front by hand, saying why in the commit."""
     import numpy as np
+
+    from bot.config import CALIBRATED
 
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for chinese in (True, False):
@@ -128,8 +131,8 @@ def sweep(path: Path) -> None:
               f"{made.sum()} near misses made from them, {near.sum()} out of corpus")
         if not answerable.any() or answerable.all():
             continue
-        frontier: dict[tuple, tuple] = {}
-        for limits in itertools.product(*GRID[chinese]):
+        def judged(limits: tuple) -> tuple[tuple[float, ...], float, float]:
+            """(recalls of the near, made and other-article questions, kept answer F1, precision) at `limits`."""
             least_dense, least_cover, least_margin, least_sentence, least_untyped = limits
             found = (
                 (dense >= least_dense) & (coverage >= least_cover) & (margin >= least_margin)
@@ -138,12 +141,24 @@ def sweep(path: Path) -> None:
             kept_f1 = float(f1[answerable & found].sum() / answerable.sum())
             true = int((~answerable & ~found).sum())
             wrong = int((answerable & ~found & (f1 > 0)).sum())
-            precision = true / max(1, true + wrong)
+            recalls = tuple(round(float((~found & group).sum() / max(1, group.sum())), 2) for group in (near, made, other))
+            return recalls, kept_f1, true / max(1, true + wrong)
+
+        frontier: dict[tuple, tuple] = {}
+        for limits in itertools.product(*GRID[chinese]):
+            recalls, kept_f1, precision = judged(limits)
             if precision < 0.95:
                 continue
-            recalls = tuple(round(float((~found & group).sum() / max(1, group.sum())), 2) for group in (near, made, other))
             if recalls not in frontier or frontier[recalls][0] < kept_f1:
                 frontier[recalls] = (kept_f1, precision, limits)
+        # The thresholds in use (bot/config.py), to see which front rows beat them on every aim (marked *).
+        current = CALIBRATED["model"]
+        suffix = "" if chinese else "_foreign"
+        shipped = (
+            current["min_dense" + suffix], current["min_coverage" + suffix], current["min_reader_margin" + suffix],
+            current["min_sentence_coverage"] if chinese else 0.0, current["min_reader_margin_untyped"] if chinese else UNUSED,
+        )
+        shipped_recalls, shipped_f1, shipped_precision = judged(shipped)
         # The Pareto front: no other row catches as many of each kind of question without an answer and keeps more F1.
         front = [
             (key, row) for key, row in frontier.items()
@@ -151,13 +166,21 @@ def sweep(path: Path) -> None:
                        for other_key, other_row in frontier.items())
         ]
         print("  near-miss recall  made recall  other recall  kept F1  precision   dense  cover  margin  sentence  untyped")
-        for (near_recall, made_recall, other_recall), (kept_f1, precision, limits) in sorted(front):
+
+        def show(recalls: tuple, kept_f1: float, precision: float, limits: tuple, mark: str) -> None:
             least_dense, least_cover, least_margin, least_sentence, least_untyped = limits
             shown = "-" if least_untyped == UNUSED else f"{least_untyped:+.0f}"
+            near_recall, made_recall, other_recall = recalls
             print(
-                f"  {near_recall:16.2f}  {made_recall:11.2f}  {other_recall:12.2f}  {kept_f1:7.3f}  {precision:9.3f}   "
+                f"{mark} {near_recall:16.2f}  {made_recall:11.2f}  {other_recall:12.2f}  {kept_f1:7.3f}  {precision:9.3f}   "
                 f"{least_dense:.2f}   {least_cover:.1f}   {least_margin:+5.1f}   {least_sentence:.1f}       {shown}"
             )
+
+        for recalls, (kept_f1, precision, limits) in sorted(front):
+            beats = all(r >= c for r, c in zip(recalls, shipped_recalls)) and kept_f1 >= shipped_f1 and (recalls, kept_f1) != (shipped_recalls, shipped_f1)
+            show(recalls, kept_f1, precision, limits, "*" if beats else " ")
+        print("  in use (bot/config.py; * above: at least as good on every aim):")
+        show(shipped_recalls, shipped_f1, shipped_precision, shipped, " ")
 
 
 if __name__ == "__main__":
