@@ -141,8 +141,9 @@ ENGLISH_ASKING_RE = re.compile(
 
 
 def asks_nothing(folded: str) -> bool:
-    """Whether a (folded) question is keywords only: no interrogative, no question word, no question mark."""
-    if re.search(r"[?？]", folded):
+    """Whether a (folded) question is keywords only: no interrogative, no question word, no question mark, and
+    not a sentence (`说出丰田的一个豪华汽车部门。` asks, though it has no question word)."""
+    if re.search(r"[?？]|[。.!！]\s*$", folded):
         return False
     return not (INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded.strip()))
 

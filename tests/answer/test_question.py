@@ -78,6 +78,8 @@ def test_content_drops_interrogatives_and_folds_script():
         ("渝萬高鐵", True),
         ("渝万高铁何时开工", False),
         ("渝万高铁？", False),  # a question mark asks
+        ("说出丰田的一个豪华汽车部门。", False),  # so does a request in a whole sentence
+        ("Name a luxury division of Toyota.", False),
         ("万州的森林覆盖率是多少", False),
         ("When did the railway start?", False),
         ("Is the railway finished", False),
