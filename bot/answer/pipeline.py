@@ -26,8 +26,8 @@ from bot.answer.question import (
     QuestionInfo,
     analyse,
     content_words,
-    has_words,
     coverage,
+    has_words,
     mend_words,
 )
 from bot.answer.sentence import (

@@ -73,7 +73,7 @@ class QuestionInfo:
     chinese: bool
     person: bool = False  # asks who (a person), not which organisation
     attribute: str | None = None  # what 多高/多长/多大 measures: 高, 长, 面积
-    keywords: bool = False  # asks nothing: no question word, no question mark (`渝万高铁`, `Yuwan railway`)
+    keywords: bool = False  # asks nothing (`渝万高铁`, `Yuwan railway`): see asks_nothing
 
 
 def classify(folded: str) -> str:
