@@ -31,8 +31,8 @@ CURRENCIES = "日元|日圆|港元|港币|新台币|台币|欧元|英镑|韩元|
 # Every unit an answer's number may carry (bot/answer/extract.py's QUANTITY_RE), longest spelling first.
 UNITS = (
     f"{CURRENCIES}|"
-    "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
-    "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|个月|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
+    "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个月|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
+    "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
     "种|处|股|层|场|度"
 )
 UNITS += "".join(f"|{word}" for word in CLASSIFIER_WORDS if word not in UNITS.split("|"))  # 部, 本, 支, 枚 …

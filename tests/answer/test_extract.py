@@ -52,6 +52,8 @@ def span(question: str, sentence: str) -> str | None:
             "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司",
         ),
         ("龙沙镇的生态猪循环养殖项目年出栏多少头？", "在万州区龙沙镇开工建设年出栏50万头生态猪循环养殖项目。", "50万头"),
+        # 个月 is one unit, not the classifier 个 followed by 月.
+        ("PP棉滤芯多久换一次", "PP棉滤芯建议每6个月更换一次，RO反渗透滤芯建议每24个月更换一次。", "6个月"),
     ],
 )
 def test_span_of_the_asked_type(question, sentence, answer):
