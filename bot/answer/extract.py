@@ -201,6 +201,18 @@ def enumeration_spans(text: str) -> list[tuple[int, int]]:
     return _enumeration_spans(fold(text))
 
 
+def whole_list(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` widened to the enumeration of `text` it lies in (`越南` of `越南、老挝、缅甸` -> all three), or
+    as it is when it lies in none: the answer to a question asking for several things."""
+    holding = [(a, b) for a, b in enumeration_spans(text) if a <= start and end <= b]
+    if not holding:
+        return start, end
+    first, last = holding[0]
+    # Where the span is the first item, its start is surer than the list's, whose first item is cut by a guess
+    # (`分布于越南` -> `越南`).
+    return (start if start < text.find("、", first) else first), last
+
+
 def _organisation_spans(folded: str, question: str) -> list[tuple[int, int]]:
     """Runs of organisation names (not the ones the question names), joined by 与/和/、."""
     asked = [match.group() for match in ORGANISATION_RE.finditer(question) if len(match.group()) >= 5]

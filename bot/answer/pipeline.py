@@ -17,6 +17,7 @@ from bot.answer.extract import (
     enumeration_spans,
     requires_span,
     typed_candidates,
+    whole_list,
 )
 from bot.answer.question import (
     LIST,
@@ -225,6 +226,8 @@ class Wenda:
         span = spans[chosen]
         hit, text = windows[span.text], texts[span.text]
         start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)
+        if info.several:
+            start, end = whole_list(text, start, end)
         covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]
         sentence = text[covering[0][0] : covering[-1][1]] if covering else text[start:end]
         return Reading(

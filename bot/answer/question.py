@@ -74,6 +74,7 @@ class QuestionInfo:
     person: bool = False  # asks who (a person), not which organisation
     attribute: str | None = None  # what 多高/多长/多大 measures: 高, 长, 面积
     keywords: bool = False  # asks nothing (`渝万高铁`, `Yuwan railway`): see asks_nothing
+    several: bool = False  # asks for more than one thing (哪些, 哪几, 哪两, `which places`): see asks_several
 
 
 def classify(folded: str) -> str:
@@ -148,6 +149,15 @@ def asks_nothing(folded: str) -> bool:
     return not (INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded.strip()))
 
 
+# 哪些 / 哪几 / 哪两家; `which places`, `what are` (not `which is`, `which was`).
+SEVERAL_RE = re.compile(r"哪些|哪几|哪[两三四五六七八九十]|\bwhich (?!is\b|was\b|has\b|does\b|this\b)[a-z]+s\b|\bwhat are\b")
+
+
+def asks_several(folded: str) -> bool:
+    """Whether a (folded) question asks for more than one thing: its answer is a whole list, not one item of it."""
+    return bool(SEVERAL_RE.search(folded))
+
+
 def has_words(question: str) -> bool:
     """Whether a question holds anything to search for: a character, letter or digit (not only `？？？` or 😀)."""
     return any(char.isalnum() for char in question)
@@ -168,6 +178,7 @@ def analyse(question: str) -> QuestionInfo:
         person=bool(re.search(r"谁|\bwho(m|se)?\b", folded)),
         attribute=next((word for phrase, word in ATTRIBUTE_WORDS.items() if phrase in folded), None),
         keywords=asks_nothing(folded),
+        several=asks_several(folded),
     )
 
 

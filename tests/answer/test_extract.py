@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract
+from bot.answer.extract import extract, whole_list
 from bot.answer.question import analyse, content_words
 
 
@@ -132,3 +132,16 @@ def test_one_list_of_classifiers_feeds_question_units_and_answer_spans():
 
     for word in CLASSIFIER_WORDS:
         assert word in UNITS.split("|") and word in COUNTERS.split("|"), word
+
+
+def test_one_item_widens_to_the_whole_list_it_is_in():
+    text = "五月艾分布于越南、老挝、缅甸等地，生长于路旁。"
+    start = text.index("老挝")
+    assert text[slice(*whole_list(text, start, start + 2))] == "越南、老挝、缅甸"
+    # Outside any list the span stays as it is.
+    start = text.index("路旁")
+    assert whole_list(text, start, start + 2) == (start, start + 2)
+    # The first item keeps the start it was marked with; the list's own start is a guess (`分布于越南`).
+    text = "此种植物分布于越南、老挝、缅甸、台湾岛、泰国、尼泊尔、菲律宾等地。"
+    start = text.index("越南")
+    assert text[slice(*whole_list(text, start, start + 2))] == "越南、老挝、缅甸、台湾岛、泰国、尼泊尔、菲律宾"

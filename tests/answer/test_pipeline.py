@@ -37,6 +37,12 @@ def test_keywords_alone_are_answered_with_the_sentence_not_a_stretch_of_it(wenda
     assert wenda.answer("万州 森林覆盖率").answer == "53.5%"
 
 
+def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
+    # The reader alone marks the first of the three (`异地灾备中心`); the question asks 哪些.
+    answer = wenda.answer("引入金融机构布局了哪些功能性总部？")
+    assert answer.answer == "异地灾备中心、资金结算中心、智能呼叫中心"
+
+
 def test_a_question_of_marks_or_emoji_alone_is_not_searched(wenda):
     for question in ("？？？", "😀", "…… ！"):
         answer = wenda.answer(question)

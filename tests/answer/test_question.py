@@ -88,3 +88,21 @@ def test_content_drops_interrogatives_and_folds_script():
 )
 def test_keywords_alone_ask_nothing(question, keywords):
     assert analyse(question).keywords is keywords
+
+
+@pytest.mark.parametrize(
+    "question, several",
+    [
+        ("万州积极发展哪些重点产业？", True),
+        ("哪几个地方签署了改革协作框架协议？", True),
+        ("莎莉公司被拆分成哪两家公司？", True),
+        ("Which places signed the Reform Cooperation Framework Agreement?", True),
+        ("What are the five key industries?", True),
+        ("万州的森林覆盖率是多少？", False),
+        ("哪个部门负责？", False),
+        ("Which is the longest bridge?", False),
+        ("Which company built it?", False),
+    ],
+)
+def test_questions_asking_for_several_things(question, several):
+    assert analyse(question).several is several
