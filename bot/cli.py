@@ -75,6 +75,8 @@ def format_answer(answer, color: bool = False) -> str:
     terminal), then its source."""
     if not answer.found:
         lines = ["未找到答案 (no answer in the corpus)."]
+        if not answer.hits and answer.evidence is not None and answer.evidence.reason:  # not searched: say why
+            lines = [f"未找到答案: {answer.evidence.reason}."]
         if answer.hits:
             hit = answer.hits[0]
             text = hit.passage.text.replace("\n", "")

@@ -223,7 +223,7 @@ class Settings(BaseSettings):
         description="Messages a second the bot sends in all (PTB's AIORateLimiter; Telegram's limit is about 30); "
         "0 = no limiter, for a test server.",
     )
-    max_question_chars: int = Field(500, ge=1, description="Longer Telegram messages get a hint to ask one short question.")
+    max_question_chars: int = Field(500, ge=1, description="Longer questions are not searched: the bot, `ask` and the REPL say to ask one short question.")
     max_upload_mb: float = Field(
         20.0,
         gt=0,

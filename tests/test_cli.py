@@ -47,6 +47,12 @@ def test_ask_prints_the_answer_then_its_sentence_and_source(cli_env):
     assert lines[2] == "  — wanzhou-2020-12 · 构筑立体交通枢纽 提升互联互通水平"
 
 
+def test_ask_says_why_a_question_was_not_searched(cli_env):
+    result = wenda(["ask", "渝万高铁何时开工" * 100], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("未找到答案: the question is 800 characters long: ask one short question (at most 500).")
+
+
 def test_repl_answers_with_its_evidence_and_counts_in_words(cli_env):
     result = wenda(["repl"], cli_env, stdin="渝万高铁何时开工\n？？？\n:quit\n")
     assert result.returncode == 0, result.stderr

@@ -252,8 +252,9 @@ class Wenda:
         started = time.perf_counter()
         question = question.strip()
         info = analyse(question)
-        if not has_words(question):
-            nothing = Evidence(info.kind, info.chinese, 0.0, 0.0, reason="the question has no words to search for")
+        refused = unsearchable(question, self.settings.max_question_chars)
+        if refused:
+            nothing = Evidence(info.kind, info.chinese, 0.0, 0.0, reason=refused)
             return Answer(question, False, None, None, [], 0.0, {"total": time.perf_counter() - started}, evidence=nothing)
         k = k or self.settings.top_k
         # The hits beyond k only lend sentences (ARTICLE_DEPTH); the answer keeps k.
@@ -306,6 +307,16 @@ class Wenda:
             timings={"search": searched - started, "read": read - searched, "answer": finished - searched, "total": finished - started},
             evidence=evidence,
         )
+
+
+def unsearchable(question: str, max_chars: int) -> str | None:
+    """Why a question is not searched at all, or None: it has no words (`？？？`, 😀), or it is longer than one
+    question (a pasted article: its words would match everything and answer nothing)."""
+    if not has_words(question):
+        return "the question has no words to search for"
+    if len(question) > max_chars:
+        return f"the question is {len(question)} characters long: ask one short question (at most {max_chars})"
+    return None
 
 
 def typed_bounds(info: QuestionInfo, texts: list[str], spans: list[ReaderSpan]) -> list[tuple[int, int] | None] | None:

@@ -51,6 +51,15 @@ def test_a_question_of_marks_or_emoji_alone_is_not_searched(wenda):
     assert wenda.answer("万州？").hits  # one word is enough to search
 
 
+def test_a_question_longer_than_one_question_is_not_searched(wenda):
+    limit = wenda.settings.max_question_chars
+    pasted = "万州" * limit + "渝万高铁何时开工？"
+    answer = wenda.answer(pasted)
+    assert answer.found is False and answer.hits == []
+    assert answer.evidence.reason == f"the question is {len(pasted)} characters long: ask one short question (at most {limit})"
+    assert wenda.answer(("渝万高铁何时开工？" * limit)[:limit]).hits  # at the limit it is searched
+
+
 def test_a_figure_of_another_kind_does_not_answer_a_quantity_question(wenda):
     # The railway's passage gives its travel time (50分钟), not its length: the reader is not sure enough
     # of an answer without 公里 (MIN_READER_MARGIN_UNTYPED), while the date it does hold still answers.
