@@ -86,7 +86,8 @@ def classify(folded: str) -> str:
         return OTHER
     if re.search(r"为什么|为何|何故", folded):
         return OTHER  # asks a reason, whatever else it names (`练水的时间是其他泳手的一半，为什么…`)
-    if re.search(r"何时|什么时候|什么时间|哪一?年|哪一?天|几月|几号|何年|日期|时间是", folded):
+    # 开工时间 asks a time (as keywords, too); 多长时间 asks a duration.
+    if re.search(r"何时|什么时候|什么时间|哪一?年|哪一?天|几月|几号|何年|日期|时间是|(?<![长少久])时间[?？]?$", folded):
         return TIME
     if re.search(r"哪些|哪几", folded):
         if re.search(r"企业|公司|集团|单位|部门|机构|银行", folded):

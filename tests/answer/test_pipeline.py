@@ -35,6 +35,7 @@ def test_keywords_alone_are_answered_with_the_sentence_not_a_stretch_of_it(wenda
     assert answer.answer in answer.sentence
     # Keywords that name a kind of figure still get the figure.
     assert wenda.answer("万州 森林覆盖率").answer == "53.5%"
+    assert wenda.answer("渝万高铁 开工时间").answer == "11月9日"
 
 
 def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):

@@ -23,6 +23,8 @@ from bot.answer.question import (
     [
         ("渝万高铁何时开工？", TIME, None),
         ("渝萬高鐵什麼時候開工", TIME, None),
+        ("渝万高铁 开工时间", TIME, None),  # keywords that name a time ask one
+        ("渝万高铁建成后万州到重庆主城要多长时间？", QUANTITY, "分钟"),
         ("三峡综合物流枢纽初期投资多少钱？", QUANTITY, "元"),
         ("万州全区森林覆盖率达到多少？", QUANTITY, "%"),
         ("龙沙镇的生态猪循环养殖项目年出栏多少头？", QUANTITY, "头"),
