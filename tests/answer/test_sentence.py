@@ -281,3 +281,20 @@ def test_a_question_word_is_present_where_a_word_of_its_group_is(settings):
     info = analyse("潘仕成逝世的时间是？")
     found = extract(info, "清同治十二年(1873年)，卒。", content_words(info.content))
     assert found is not None and found.text == "清同治十二年(1873年)"
+
+
+def test_the_reader_reads_the_part_of_a_window_around_the_sentence_with_the_question_s_words(wenda):
+    from bot.answer.sentence import focus
+
+    text = (
+        "万州区加快打造区域科技创新中心。"
+        "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。"
+        "万州港新田港区二期工程已经建成投用，年吞吐能力大幅提升。"
+        "三峡综合物流枢纽初期投资15亿元，先期启动四个板块项目建设。"
+    )
+    words = ["渝万", "高铁", "开工"]
+    start, end = focus(wenda.index, text, words, 80)
+    assert "11月9日，渝万高铁正式开工建设" in text[start:end] and end - start <= 80
+    assert text[start:end].startswith("万州区加快打造")  # the sentence before comes first
+    assert focus(wenda.index, text, words, 0) == (0, len(text))  # 0: the whole window
+    assert focus(wenda.index, text, words, len(text)) == (0, len(text))  # short enough already
