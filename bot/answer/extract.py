@@ -213,6 +213,16 @@ def whole_list(text: str, start: int, end: int) -> tuple[int, int]:
     return (start if start < text.find("、", first) else first), last
 
 
+LEADING_YEAR_RE = re.compile(r"(?:公元前?)?\s*(?:\d{1,4}|[〇零一二三四五六七八九十]{2,4})\s*年")
+
+
+def year_only(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` cut to the year it opens with (`1943年1月7日` -> `1943年`), or as it is: the answer to a
+    question asking a year, where the date the answer sits in says more than was asked."""
+    year = LEADING_YEAR_RE.match(text, start, end)
+    return (start, year.end()) if year else (start, end)
+
+
 def _organisation_spans(folded: str, question: str) -> list[tuple[int, int]]:
     """Runs of organisation names (not the ones the question names), joined by 与/和/、."""
     asked = [match.group() for match in ORGANISATION_RE.finditer(question) if len(match.group()) >= 5]

@@ -18,6 +18,7 @@ from bot.answer.extract import (
     requires_span,
     typed_candidates,
     whole_list,
+    year_only,
 )
 from bot.answer.question import (
     LIST,
@@ -228,6 +229,8 @@ class Wenda:
         start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)
         if info.several:
             start, end = whole_list(text, start, end)
+        if info.year:
+            start, end = year_only(text, start, end)
         covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]
         sentence = text[covering[0][0] : covering[-1][1]] if covering else text[start:end]
         return Reading(

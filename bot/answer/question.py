@@ -75,6 +75,7 @@ class QuestionInfo:
     attribute: str | None = None  # what 多高/多长/多大 measures: 高, 长, 面积
     keywords: bool = False  # asks nothing (`渝万高铁`, `Yuwan railway`): see asks_nothing
     several: bool = False  # asks for more than one thing (哪些, 哪几, 哪两, `which places`): see asks_several
+    year: bool = False  # asks a year (哪一年, 何年, `what year`), not a day
 
 
 def classify(folded: str) -> str:
@@ -154,6 +155,9 @@ def asks_nothing(folded: str) -> bool:
 SEVERAL_RE = re.compile(r"哪些|哪几|哪[两三四五六七八九十]|\bwhich (?!is\b|was\b|has\b|does\b|this\b)[a-z]+s\b|\bwhat are\b")
 
 
+YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
+
+
 def asks_several(folded: str) -> bool:
     """Whether a (folded) question asks for more than one thing: its answer is a whole list, not one item of it."""
     return bool(SEVERAL_RE.search(folded))
@@ -180,6 +184,7 @@ def analyse(question: str) -> QuestionInfo:
         attribute=next((word for phrase, word in ATTRIBUTE_WORDS.items() if phrase in folded), None),
         keywords=asks_nothing(folded),
         several=asks_several(folded),
+        year=bool(YEAR_RE.search(folded)),
     )
 
 

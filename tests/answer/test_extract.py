@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract, whole_list
+from bot.answer.extract import extract, whole_list, year_only
 from bot.answer.question import analyse, content_words
 
 
@@ -145,3 +145,18 @@ def test_one_item_widens_to_the_whole_list_it_is_in():
     text = "此种植物分布于越南、老挝、缅甸、台湾岛、泰国、尼泊尔、菲律宾等地。"
     start = text.index("越南")
     assert text[slice(*whole_list(text, start, start + 2))] == "越南、老挝、缅甸、台湾岛、泰国、尼泊尔、菲律宾"
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("1943年1月7日", "1943年"),
+        ("一九六一年九月十日", "一九六一年"),
+        ("公元前221年秋", "公元前221年"),
+        ("2010年", "2010年"),
+        ("12月5日", "12月5日"),  # no year to cut to: as it is
+    ],
+)
+def test_a_date_is_cut_to_its_year_for_a_question_asking_a_year(text, year):
+    start, end = year_only(text, 0, len(text))
+    assert text[start:end] == year

@@ -108,3 +108,9 @@ def test_keywords_alone_ask_nothing(question, keywords):
 )
 def test_questions_asking_for_several_things(question, several):
     assert analyse(question).several is several
+
+
+def test_questions_asking_a_year():
+    assert analyse("特斯拉是哪一年去世的？").year and analyse("What year did Tesla die?").year
+    assert analyse("特斯拉何年去世").year
+    assert not analyse("渝万高铁何时开工？").year and not analyse("渝万高铁哪天开工？").year
