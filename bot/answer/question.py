@@ -155,12 +155,13 @@ def asks_nothing(folded: str) -> bool:
 SEVERAL_RE = re.compile(r"哪些|哪几|哪[两三四五六七八九十]|\bwhich (?!is\b|was\b|has\b|does\b|this\b)[a-z]+s\b|\bwhat are\b")
 
 
-YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
-
-
 def asks_several(folded: str) -> bool:
     """Whether a (folded) question asks for more than one thing: its answer is a whole list, not one item of it."""
     return bool(SEVERAL_RE.search(folded))
+
+
+# 哪一年 / 何年 / `what year`: the year, not the day (analyse's `year`).
+YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
 
 
 def has_words(question: str) -> bool:
