@@ -174,7 +174,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if kind == "squad" and wenda.reader is not None:
         report.metrics.update(evaluate.reading_alone(wenda, questions))
     if args.json:
-        payload = {"file": str(path), "kind": kind, "metrics": report.metrics}
+        payload = {"file": str(path), "kind": kind, "metrics": report.metrics, "by_kind": report.by_kind}
         if args.verbose_failures:
             payload["failures"] = report.failures
         print(json.dumps(payload, ensure_ascii=False))

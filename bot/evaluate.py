@@ -116,6 +116,7 @@ class Report:
     kind: str  # "squad" or "jsonl"
     metrics: dict[str, Any]
     failures: list[dict[str, Any]] = field(default_factory=list)
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)  # answerable questions' figures per question type
 
 
 def read_jsonl(path: Path) -> list[Question]:
@@ -260,7 +261,29 @@ def score(outcomes: list[Outcome], kind: str) -> Report:
                     "confidence": round(outcome.answer.confidence, 4),
                 }
             )
-    return Report(kind, metrics, failures)
+    return Report(kind, metrics, failures, by_kind(answerable))
+
+
+def by_kind(answerable: list[Outcome]) -> dict[str, dict[str, Any]]:
+    """The answerable questions' figures per question type (time, quantity, list, …: `analyse`'s kind), most
+    asked first: where the misses are."""
+    from bot.answer.question import analyse
+
+    groups: dict[str, list[Outcome]] = {}
+    for outcome in answerable:
+        groups.setdefault(analyse(outcome.question.question).kind, []).append(outcome)
+    figures = {}
+    for name, group in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        count = len(group)
+        figures[name] = {
+            "answerable": count,
+            "answered_correctly": sum(contains_answer(o.answer.answer, o.question.answers) for o in group),
+            "answer_exact_match": sum(max(exact_match(o.answer.answer or "", g) for g in o.question.answers) for o in group) / count,
+            "answer_f1": sum(max(char_f1(o.answer.answer or "", g) for g in o.question.answers) for o in group) / count,
+            "sentence_accuracy": sum(contains_answer(o.answer.sentence, o.question.answers) for o in group) / count,
+            "said_not_found": sum(1 for o in group if not o.answer.found),
+        }
+    return figures
 
 
 def format_report(report: Report, verbose: bool = False) -> str:
@@ -288,6 +311,14 @@ def format_report(report: Report, verbose: bool = False) -> str:
     for key, value in report.metrics.items():
         shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
         lines.append(f"{names.get(key, key):<28} {shown:>8}")
+    if report.by_kind:
+        lines.append("")
+        lines.append(f"{'answerable, by question type':<28} {'asked':>6} {'correct':>8} {'EM':>6} {'F1':>6} {'sentence':>9} {'not found':>10}")
+        for name, row in report.by_kind.items():
+            lines.append(
+                f"  {name:<26} {row['answerable']:>6} {row['answered_correctly']:>8} {row['answer_exact_match']:>6.3f} "
+                f"{row['answer_f1']:>6.3f} {row['sentence_accuracy']:>9.3f} {row['said_not_found']:>10}"
+            )
     if verbose and report.failures:
         lines.append("")
         lines.append(f"{len(report.failures)} failures:")

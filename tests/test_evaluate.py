@@ -6,7 +6,10 @@ import json
 
 import pytest
 
+from bot.answer.pipeline import Answer
 from bot.evaluate import (
+    Outcome,
+    Question,
     abstention,
     char_f1,
     cmrc_normalise,
@@ -17,6 +20,7 @@ from bot.evaluate import (
     read_jsonl,
     read_squad,
     recall_at,
+    score,
 )
 
 
@@ -84,3 +88,27 @@ def test_file_kinds_are_detected_and_read(tmp_path):
     bad.write_text("{not json}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="bad.jsonl:1"):
         read_jsonl(bad)
+
+
+def test_figures_per_question_type_count_only_answerable_questions():
+    def outcome(question: str, golds: list[str], answer: str | None) -> Outcome:
+        said = Answer(question, answer is not None, answer, answer and f"{answer}。", [], 0.5)
+        return Outcome(Question("q", question, golds), said, 1, 0.01)
+
+    report = score(
+        [
+            outcome("渝万高铁何时开工？", ["11月9日"], "11月9日"),
+            outcome("渝万高铁何时通车？", ["2025年"], "2025年底"),  # contains the gold: correct, not exact
+            outcome("新田港何时建成？", ["9月"], None),  # said not found
+            outcome("万州森林覆盖率是多少？", ["53.5%"], "68%"),
+            outcome("万州区长是谁？", [], None),  # unanswerable: in no row
+        ],
+        "jsonl",
+    )
+    assert list(report.by_kind) == ["time", "quantity"]  # most asked first
+    time = report.by_kind["time"]
+    assert (time["answerable"], time["answered_correctly"], time["said_not_found"]) == (3, 2, 1)
+    assert time["answer_exact_match"] == pytest.approx(1 / 3)
+    assert time["answer_f1"] == pytest.approx((1 + 10 / 11) / 3)  # 2025年 in 2025年底: P 5/6, R 1
+    assert time["sentence_accuracy"] == pytest.approx(2 / 3)
+    assert report.by_kind["quantity"]["answered_correctly"] == 0
