@@ -9,7 +9,7 @@ from bot.answer.abstain import Evidence, decide
 from bot.answer.extract import extract
 from bot.answer.pipeline import Wenda
 from bot.answer.question import OTHER, TIME, analyse, content_words, mend_words
-from bot.answer.sentence import choose_sentence, in_context, sentences_of
+from bot.answer.sentence import choose_sentence, focus, in_context, sentences_of
 from bot.ingest.passages import Passage
 from bot.search.index import Hit, Index
 from bot.search.lexical import make_bm25
@@ -284,8 +284,6 @@ def test_a_question_word_is_present_where_a_word_of_its_group_is(settings):
 
 
 def test_the_reader_reads_the_part_of_a_window_around_the_sentence_with_the_question_s_words(wenda):
-    from bot.answer.sentence import focus
-
     text = (
         "万州区加快打造区域科技创新中心。"
         "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。"
