@@ -20,13 +20,14 @@ import argparse
 import json
 import random
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-TRAIN = ROOT.parent / "shared" / "train"
+from further_training import TRAIN, add_arguments, show, train_further  # noqa: E402
+
 # Interrogatives that ask the same thing; longest first within a class, so 什么时候 is not read as 什么.
 CLASSES = [
     ["什么时候", "什么时间", "何时", "哪天", "几时"],
@@ -49,57 +50,22 @@ def paraphrase(folded: str, rng: random.Random) -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, help="weights file to write")
-    parser.add_argument("--work", type=Path, help="checkpoints and log")
-    parser.add_argument("--epochs", type=float, default=0.5, help="passes over the mix (default 0.5)")
-    parser.add_argument("--learning-rate", type=float, default=3e-5)
-    parser.add_argument("--control", action="store_true", help="the same training without the paraphrases")
-    parser.add_argument("--show", type=int, default=0, help="print this many paraphrases and stop")
+    add_arguments(parser, "paraphrased questions")
     parser.add_argument("--phrasing", action="store_true", help="measure: validation questions read as asked and paraphrased")
     parser.add_argument("--weights", type=Path, help="with --phrasing: the weights to measure (default: the shipped)")
     args = parser.parse_args()
     if args.phrasing:
         return phrasing(args.weights)
 
-    from bot.answer.reader import bundled_weights, encode, read_weights
-    from bot.answer.training import Trainer, export
-    from bot.answer.training_data import Example, Options, is_chinese, is_held_out, load_questions, locate, prepare, token_target, windows_of
+    from bot.answer.training_data import is_chinese, is_held_out, load_questions
     from bot.text.fold import fold
 
     questions, _ = load_questions(TRAIN)
     rng = random.Random(11)
     made = [(q, text) for q in questions if not is_held_out(q) and is_chinese(q.question) and (text := paraphrase(fold(q.question), rng))]
     if args.show:
-        print(f"{len(made)} paraphrased questions of {len(questions)}")
-        for question, text in made[:: max(1, len(made) // args.show)][: args.show]:
-            print(f"{fold(question.question)} -> {text}")
-        return
-    if not args.out or not args.work:
-        parser.error("--out and --work are needed to train")
-    options = Options(epochs=args.epochs, learning_rate=args.learning_rate)
-    trainer = Trainer(options, args.work)
-    tensors, _ = read_weights(bundled_weights())
-    trainer.network.load_state_dict({name: tensor.float() for name, tensor in tensors.items()}, strict=False)
-    examples, validation, counts = prepare(TRAIN, options, trainer.tokenizer)
-    added = 0
-    if not args.control:
-        for question, text in made:
-            ids = trainer.tokenizer.ids(text)
-            for window in windows_of(question.context, options):
-                span = next((s for answer in question.answers if (s := locate(answer, question.context, window))), None)
-                if span is not None:
-                    for piece in encode(trainer.tokenizer, ids, window[2]):
-                        start, end = token_target(piece, span)
-                        examples.append(Example(piece.ids, start, end))
-                        added += 1
-                    break
-    counts["paraphrased"] = added
-    print(f"{len(examples)} pieces, {added} of them paraphrased questions", flush=True)
-    args.work.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    trainer.train(examples, validation, args.work / "training.jsonl")
-    meta = export(trainer, args.out, counts)
-    print(json.dumps({"validation": meta["validation"], "seconds": round(time.monotonic() - started)}), flush=True)
+        return show([(fold(question.question), text) for question, text in made], args.show, "paraphrased questions", len(questions))
+    train_further(parser, args, made, answerable=True, name="paraphrased")
 
 
 def phrasing(weights: Path | None) -> None:
@@ -107,7 +73,6 @@ def phrasing(weights: Path | None) -> None:
     and paraphrased (another seed than training's)."""
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from calibrate_reader import OPEN
     from reader_tradeoffs import validation_set
 

@@ -16,18 +16,18 @@ with `READER_WEIGHTS=... python benchmarks/calibrate_reader.py gather`, then `sw
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import re
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-TRAIN = ROOT.parent / "shared" / "train"
+from further_training import TRAIN, add_arguments, show, train_further  # noqa: E402
+
 SWAPPED_TAGS = re.compile(r"^(n|nr|ns|nt|nz|nrt|nrfg|v|vn)$")  # jieba's nouns, names and verbs
 
 
@@ -78,50 +78,16 @@ def swaps(questions: list, rng: random.Random) -> list[tuple[object, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, help="weights file to write")
-    parser.add_argument("--work", type=Path, help="checkpoints and log")
-    parser.add_argument("--epochs", type=float, default=0.5, help="passes over the mix (default 0.5)")
-    parser.add_argument("--learning-rate", type=float, default=3e-5)
-    parser.add_argument("--control", action="store_true", help="the same training without the swapped questions")
-    parser.add_argument("--show", type=int, default=0, help="print this many swaps and stop")
+    add_arguments(parser, "swapped questions")
     args = parser.parse_args()
 
-    from bot.answer.reader import bundled_weights, encode, read_weights
-    from bot.answer.training import Trainer, export
-    from bot.answer.training_data import Example, Options, is_held_out, load_questions, locate, prepare, windows_of
-    from bot.text.fold import fold
+    from bot.answer.training_data import is_held_out, load_questions
 
     questions, _ = load_questions(TRAIN)
     made = swaps([q for q in questions if not is_held_out(q)], random.Random(7))
     if args.show:
-        print(f"{len(made)} swapped questions of {len(questions)}")
-        for question, text in made[:: max(1, len(made) // args.show)][: args.show]:
-            print(f"{question.question} -> {text}")
-        return
-    if not args.out or not args.work:
-        parser.error("--out and --work are needed to train")
-    options = Options(epochs=args.epochs, learning_rate=args.learning_rate)
-    trainer = Trainer(options, args.work)
-    tensors, _ = read_weights(bundled_weights())
-    trainer.network.load_state_dict({name: tensor.float() for name, tensor in tensors.items()}, strict=False)
-    examples, validation, counts = prepare(TRAIN, options, trainer.tokenizer)
-    added = 0
-    if not args.control:
-        for question, text in made:
-            ids = trainer.tokenizer.ids(fold(text))
-            for window in windows_of(question.context, options):
-                if any(locate(answer, question.context, window) for answer in question.answers):
-                    for piece in encode(trainer.tokenizer, ids, window[2]):
-                        examples.append(Example(piece.ids, 0, 0))
-                        added += 1
-                    break
-    counts["swapped"] = added
-    print(f"{len(examples)} pieces, {added} of them swapped questions", flush=True)
-    args.work.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    trainer.train(examples, validation, args.work / "training.jsonl")
-    meta = export(trainer, args.out, counts)
-    print(json.dumps({"validation": meta["validation"], "seconds": round(time.monotonic() - started)}), flush=True)
+        return show([(question.question, text) for question, text in made], args.show, "swapped questions", len(questions))
+    train_further(parser, args, made, answerable=False, name="swapped")
 
 
 if __name__ == "__main__":
