@@ -74,9 +74,10 @@ def format_answer(answer, color: bool = False) -> str:
     """An answer for a terminal: `答：` and the short answer, the sentence it comes from (the answer in bold on a
     terminal), then its source."""
     if not answer.found:
-        lines = ["未找到答案 (no answer in the corpus)."]
         if not answer.hits and answer.evidence is not None and answer.evidence.reason:  # not searched: say why
             lines = [f"未找到答案: {answer.evidence.reason}."]
+        else:
+            lines = ["未找到答案 (no answer in the corpus)."]
         if answer.hits:
             hit = answer.hits[0]
             text = hit.passage.text.replace("\n", "")
