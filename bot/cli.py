@@ -72,19 +72,20 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def format_answer(answer, color: bool = False) -> str:
     """An answer for a terminal: `答：` and the short answer, the sentence it comes from (the answer in bold on a
-    terminal), then its source."""
+    terminal), then its source; first, when typing slips were put right, the question as it was read."""
+    read_as = [f"（按「{answer.read_as}」理解）"] if answer.read_as else []
     if not answer.found:
         if not answer.hits and answer.evidence is not None and answer.evidence.reason:  # not searched: say why
-            lines = [f"未找到答案: {answer.evidence.reason}."]
+            lines = read_as + [f"未找到答案: {answer.evidence.reason}."]
         else:
-            lines = ["未找到答案 (no answer in the corpus)."]
+            lines = read_as + ["未找到答案 (no answer in the corpus)."]
         if answer.hits:
             hit = answer.hits[0]
             text = hit.passage.text.replace("\n", "")
             lines.append(f"  可能相关: {text[:80]}… — {hit.passage.source}")
         return "\n".join(lines)
     short, sentence = answer.answer or answer.sentence, answer.sentence
-    lines = [f"答：{short}"]
+    lines = read_as + [f"答：{short}"]
     if sentence and sentence != short:
         if color and short in sentence:
             sentence = sentence.replace(short, f"\033[1m{short}\033[0m", 1)

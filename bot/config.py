@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         "translations (the dictionary's, as search uses them): validation F1 of such questions 0.524 without, "
         "0.559 with (benchmarks/reader_tradeoffs.py --terms 0,1).",
     )
+    mend_slips: bool = Field(
+        True,
+        description="Put a Chinese question's typing slips right against the corpus before it is searched "
+        "(万洲 -> 万州, 那些 -> 哪些; bot/answer/typos.py); the answer shows how it was read.",
+    )
     reader_type_weight: float = Field(
         4.0,
         ge=0.0,

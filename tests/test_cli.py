@@ -29,7 +29,7 @@ def test_ask_json_answers_the_railway_question(cli_env):
     assert len(lines) == 1
     answer = json.loads(lines[0])
     assert set(answer) >= {"question", "found", "answer", "sentence", "passages"}
-    assert answer["found"] is True
+    assert answer["found"] is True and answer["read_as"] is None
     assert "11月9日" in answer["sentence"] and "11月9日" in answer["answer"]
     first = answer["passages"][0]
     assert set(first) >= {"doc", "title", "section", "text", "score"}
@@ -45,6 +45,14 @@ def test_ask_prints_the_answer_then_its_sentence_and_source(cli_env):
     assert lines[0] == "答：11月9日"  # on its own line, piped or not
     assert lines[1] == "11月9日，渝万高铁正式开工建设，万州到重庆主城的车程将缩短至50分钟。"
     assert lines[2] == "  — wanzhou-2020-12 · 构筑立体交通枢纽 提升互联互通水平"
+
+
+def test_ask_says_how_a_question_with_typing_slips_was_read(cli_env):
+    result = wenda(["ask", "万洲的五大重点产业是什么"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == ["（按「万州的五大重点产业是什么」理解）", "答：绿色照明、智能装备、食品医药、汽车、新材料"]
+    typed = json.loads(wenda(["ask", "--json", "万洲的五大重点产业是什么"], cli_env).stdout)
+    assert typed["question"] == "万洲的五大重点产业是什么" and typed["read_as"] == "万州的五大重点产业是什么"
 
 
 def test_ask_says_why_a_question_was_not_searched(cli_env):

@@ -40,10 +40,11 @@ from bot.answer.sentence import (
     in_context,
     relevance,
 )
+from bot.answer.typos import mend_homophones, mend_interrogatives
 from bot.config import Settings
 from bot.ingest.passages import split_sentences
 from bot.search.index import Hit, Index
-from bot.text.fold import fold, is_traditional, to_simplified, to_traditional
+from bot.text.fold import fold, has_cjk, is_traditional, to_simplified, to_traditional
 
 if TYPE_CHECKING:
     from bot.answer.reader import Span as ReaderSpan
@@ -66,6 +67,7 @@ class Answer:
     confidence: float  # 0..1, see confidence_score
     timings: dict[str, float] = field(default_factory=dict)
     evidence: Evidence | None = None  # the figures behind `found` (None when nothing was found to judge)
+    read_as: str | None = None  # the question as searched and read when typing slips were put right (万洲 -> 万州)
 
     @property
     def best(self) -> Hit | None:
@@ -75,6 +77,7 @@ class Answer:
         """The `wenda ask --json` contract: keep these keys stable."""
         return {
             "question": self.question,
+            "read_as": self.read_as,
             "found": self.found,
             "answer": self.answer,
             "sentence": self.sentence,
@@ -143,7 +146,8 @@ class Wenda:
 
     def warm_up(self) -> None:
         """Load what the first questions would otherwise wait for: jieba's dictionary and its part-of-speech
-        model (names, for 谁 questions: 0.7 s measured on the first such question), OpenCC's tables."""
+        model (names, for 谁 questions: 0.7 s measured on the first such question), OpenCC's tables, pypinyin's
+        (typing slips, 0.3 s)."""
         self.answer("渝萬高鐵何時開工")
         self.answer("万州区区长是谁")
 
@@ -238,6 +242,23 @@ class Wenda:
             None if typed is None else typed[chosen] is not None,
         )
 
+    def mend_slips(self, question: str) -> str:
+        """The question with its homophone slips put right against the corpus (`万洲的五大重点产业是什么` ->
+        `万州的…`; see bot/answer/typos.py), in its own script and marks."""
+        if not has_cjk(question):
+            return question
+        folded = fold(question)
+        mended = mend_homophones(self.index, folded)
+        if mended == folded:
+            return question
+        if len(folded) != len(question):
+            return mended
+        traditional = is_traditional(question)
+        return "".join(
+            typed if was == now else to_traditional(now) if traditional else now
+            for typed, was, now in zip(question, folded, mended)
+        )
+
     def answer(self, question: str, k: int | None = None) -> Answer:
         """Answer one question: from the answer cache when it was asked moments ago, else from the index."""
         started = time.perf_counter()
@@ -254,17 +275,29 @@ class Wenda:
         """Answer one question from the index."""
         started = time.perf_counter()
         question = question.strip()
-        info = analyse(question)
         refused = unsearchable(question, self.settings.max_question_chars)
         if refused:
+            info = analyse(question)
             nothing = Evidence(info.kind, info.chinese, 0.0, 0.0, reason=refused)
             return Answer(question, False, None, None, [], 0.0, {"total": time.perf_counter() - started}, evidence=nothing)
         k = k or self.settings.top_k
+        # Typing slips put right: question words always (那些 -> 哪些), homophones (万洲 -> 万州) where the question
+        # then lies nearer its best passage than as typed (a word the corpus spells otherwise is no slip).
+        asked = mend_interrogatives(question) if self.settings.mend_slips else question
+        meant = self.mend_slips(asked) if self.settings.mend_slips else asked
+        info = analyse(meant)
         # The hits beyond k only lend sentences (ARTICLE_DEPTH); the answer keeps k.
-        hits = self.search(question, max(k, ARTICLE_DEPTH if info.chinese else k), info)
+        depth = max(k, ARTICLE_DEPTH if info.chinese else k)
+        hits = self.search(meant, depth, info)
+        if meant != asked:
+            typed_info = analyse(asked)
+            typed_hits = self.search(asked, depth, typed_info)
+            if typed_hits and (not hits or typed_hits[0].dense >= hits[0].dense):
+                meant, info, hits = asked, typed_info, typed_hits
+        read_as = meant if meant != question else None
         searched = time.perf_counter()
         if not hits:
-            return Answer(question, False, None, None, [], 0.0, {"search": searched - started})
+            return Answer(question, False, None, None, [], 0.0, {"search": searched - started}, read_as=read_as)
         best = hits[0]
         if info.chinese:
             words = mend_words(self.index, content_words(info.content))
@@ -274,7 +307,7 @@ class Wenda:
             words = translator.terms(info.text, known)
             cover = translator.coverage(info.text, best.passage.text, known)[0]
         if self.reader is not None:
-            reading = self.read(question, info, words, hits)
+            reading = self.read(meant, info, words, hits)
             short, sentence, source_hit = reading.answer, reading.sentence, reading.hit
             judged = {"reader_margin": reading.margin, "sentence_coverage": reading.sentence_coverage, "typed_span": reading.typed}
         else:
@@ -309,6 +342,7 @@ class Wenda:
             confidence=confidence_score(best.dense, cover, info.chinese),
             timings={"search": searched - started, "read": read - searched, "answer": finished - searched, "total": finished - started},
             evidence=evidence,
+            read_as=read_as,
         )
 
 

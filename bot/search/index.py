@@ -120,6 +120,10 @@ class Index:
             weights.append(float(self.idf(grams).max()) if grams else 0.0)
         return np.array(weights)
 
+    def has_gram(self, gram: str) -> bool:
+        """Whether some passage holds this folded character n-gram (one to three characters, as BM25 counts them)."""
+        return gram in self.bm25.vocab_dict
+
     def has_word(self, word: str) -> bool:
         """Whether the passages may hold the word: each of its longest character n-grams is in some passage."""
         grams = longest_grams(word)

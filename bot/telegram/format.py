@@ -136,13 +136,16 @@ def page_keyboard(token: str, page: int, pages: int) -> InlineKeyboardMarkup | N
 
 
 def format_answer(answer: Answer, token: str, show_question: bool = False) -> Reply:
-    """The reply to a question: the answer in bold, its sentence with the answer highlighted, the source.
+    """The reply to a question: the answer in bold, its sentence with the answer highlighted, the source (first,
+    when typing slips were put right, the question as it was read).
 
     Without an answer in the corpus: says so, then the closest passages as "可能相关".
     """
     lines = []
     if show_question:
         lines.append(f"问：{escape(excerpt(answer.question, QUESTION_CLIP_CHARS))}")
+    if answer.read_as:  # typing slips put right (万洲 -> 万州): say how the question was read
+        lines.append(f"<i>按「{escape(excerpt(answer.read_as, QUESTION_CLIP_CHARS))}」理解</i>")
     if answer.found and answer.hits:
         short = answer.answer or answer.sentence or ""
         sentence = answer.sentence or ""

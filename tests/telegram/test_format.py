@@ -87,6 +87,14 @@ def test_answer_in_bold_sentence_with_answer_highlighted_and_source():
     assert button.text == MORE and button.callback_data == "more:tok:1"
 
 
+def test_a_question_read_with_its_typing_slips_put_right_says_how_it_was_read():
+    answer = make_answer(question="渝万高铁合时开工")
+    answer.read_as = "渝万高铁何时开工"
+    plain = rendered(format_answer(answer, "tok").text)
+    assert plain.splitlines() == ["按「渝万高铁何时开工」理解", "11月9日", SENTENCE, f"出处：{SOURCE}"]
+    assert "按「" not in rendered(format_answer(make_answer(), "tok").text)
+
+
 def test_an_answer_that_is_the_whole_sentence_is_shown_once():
     reply = format_answer(make_answer(answer=SENTENCE), "tok")
     assert rendered(reply.text).splitlines() == [SENTENCE, f"出处：{SOURCE}"]
