@@ -265,13 +265,14 @@ def score(outcomes: list[Outcome], kind: str) -> Report:
 
 
 def by_kind(answerable: list[Outcome]) -> dict[str, dict[str, Any]]:
-    """The answerable questions' figures per question type (time, quantity, list, …: `analyse`'s kind of the
-    question as read, its typing slips put right), most asked first: where the misses are."""
+    """The answerable questions' figures per question type (time, quantity, list, …: the kind the pipeline
+    read the question as), most asked first: where the misses are."""
     from bot.answer.question import analyse
 
     groups: dict[str, list[Outcome]] = {}
     for outcome in answerable:
-        groups.setdefault(analyse(outcome.answer.read_as or outcome.question.question).kind, []).append(outcome)
+        evidence = outcome.answer.evidence
+        groups.setdefault(evidence.kind if evidence else analyse(outcome.question.question).kind, []).append(outcome)
     figures = {}
     for name, group in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
         count = len(group)

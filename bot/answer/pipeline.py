@@ -31,6 +31,7 @@ from bot.answer.question import (
     coverage,
     has_words,
     mend_words,
+    plain_question,
 )
 from bot.answer.sentence import (
     ARTICLE_DEPTH,
@@ -207,6 +208,10 @@ class Wenda:
         parts = [focus(self.index, hit.passage.text, words, self.settings.reader_focus_chars) for hit in windows]
         texts = [hit.passage.text[start:end] for hit, (start, end) in zip(windows, parts)]
         asked = question
+        if info.keywords and info.chinese:
+            # The reader was trained on questions: keywords (`万达开 人口`) are read as one (`万达开 人口是什么？`),
+            # whose answer's sentence is the reply (keyword questions on the shipped corpus: 15 -> 17 of 18).
+            asked = f"{question}{'是什麼？' if is_traditional(question) else '是什么？'}"
         if self.settings.reader_question_terms and not info.chinese and words:
             asked = f"{question} {' '.join(words)}"
         spans = self.reader.read(asked, texts, top=READER_CANDIDATES)
@@ -281,9 +286,11 @@ class Wenda:
             nothing = Evidence(info.kind, info.chinese, 0.0, 0.0, reason=refused)
             return Answer(question, False, None, None, [], 0.0, {"total": time.perf_counter() - started}, evidence=nothing)
         k = k or self.settings.top_k
-        # Typing slips put right: question words always (那些 -> 哪些), homophones (万洲 -> 万州) where the question
-        # then lies nearer its best passage than as typed (a word the corpus spells otherwise is no slip).
-        asked = mend_interrogatives(question) if self.settings.mend_slips else question
+        # The question itself (你好，请问… taken off, 啥时候 -> 什么时候), its typing slips put right: question words
+        # always (那些 -> 哪些), homophones (万洲 -> 万州) where the question then lies nearer its best passage than
+        # as typed (a word the corpus spells otherwise is no slip).
+        plain = plain_question(question)
+        asked = mend_interrogatives(plain) if self.settings.mend_slips else plain
         meant = self.mend_slips(asked) if self.settings.mend_slips else asked
         info = analyse(meant)
         # The hits beyond k only lend sentences (ARTICLE_DEPTH); the answer keeps k.
@@ -294,7 +301,7 @@ class Wenda:
             typed_hits = self.search(asked, depth, typed_info)
             if typed_hits and (not hits or typed_hits[0].dense >= hits[0].dense):
                 meant, info, hits = asked, typed_info, typed_hits
-        read_as = meant if meant != question else None
+        read_as = meant if meant != plain else None
         searched = time.perf_counter()
         if not hits:
             return Answer(question, False, None, None, [], 0.0, {"search": searched - started}, read_as=read_as)

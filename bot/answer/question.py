@@ -24,7 +24,7 @@ from bot.answer.units import (
 )
 from bot.ingest.passages import Passage
 from bot.search.index import Index
-from bot.text.fold import fold, has_cjk
+from bot.text.fold import fold, has_cjk, is_traditional, to_traditional
 
 TIME, QUANTITY, PLACE, ENTITY, LIST, YES_NO, OTHER = "time", "quantity", "place", "entity", "list", "yes_no", "other"
 
@@ -162,6 +162,51 @@ def asks_several(folded: str) -> bool:
 
 # 哪一年 / 何年 / `what year`: the year, not the day (analyse's `year`).
 YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
+
+
+# Greetings and requests around a question (你好，请问…; 麻烦告诉我…; 你知道…吗): they ask nothing, and their words,
+# which no corpus has (告诉, 知道), would count against every passage as key words it lacks.
+GREETING_RE = re.compile(r"(?:你好|您好|哈[喽啰]|嗨|hi|hello|hey)[\s,，.。!！~～]*")
+REQUEST_RE = re.compile(
+    r"(?:请问|请教|我?想(?:问问|问|知道|了解|打听)|问一下|打听一下"
+    r"|(?:麻烦|请)?[你您]?(?:能不能|能否|可不可以|可以|能)?(?:告诉|帮)我(?:查查|查|找找|找|看看|看)?"
+    r"|[你您](?:知道|晓得))(?:一下)?[\s,，:：]*"
+)
+INDIRECT_RE = re.compile(r"告诉|帮|知道|晓得")  # 能告诉我…吗 asks the question, not whether one can tell
+# Colloquial question words in their standard form, as the reader was trained on them (啥时候 -> 什么时候).
+COLLOQUIAL = [("啥时候", "什么时候"), ("啥时", "什么时候"), ("多会儿", "什么时候"), ("几时", "何时"), ("咋样", "怎么样"),
+              ("咋", "怎么"), ("啥", "什么")]
+COLLOQUIAL_RE = re.compile("|".join(map(re.escape, (said for said, _ in COLLOQUIAL))))
+
+
+def plain_question(question: str) -> str:
+    """The question itself: a greeting and a request around it taken off, colloquial question words in their
+    standard form (`你好，请问三峡应急医院啥时候开工的` -> `三峡应急医院什么时候开工的`, `能告诉我协议投资总额吗` ->
+    `协议投资总额`), in the question's own script. A question that is nothing else stays as asked."""
+    folded = fold(question)
+    if len(folded) != len(question):  # folding changed the length: nothing lines up to cut by
+        return question
+    greeting = GREETING_RE.match(folded)
+    start = greeting.end() if greeting else 0
+    request = REQUEST_RE.match(folded, start)
+    dropped = []  # spans taken out
+    if request and request.end() > start:
+        if INDIRECT_RE.search(request.group()):
+            particle = re.search(r"[吗么](?=[?？]?\s*$)", folded[request.end() :])
+            if particle:
+                dropped.append((request.end() + particle.start(), request.end() + particle.end()))
+        start = request.end()
+    replaced = [(match.start(), match.end(), dict(COLLOQUIAL)[match.group()]) for match in COLLOQUIAL_RE.finditer(folded, start)]
+    edits = sorted([(a, b, "") for a, b in dropped] + replaced)
+    traditional = is_traditional(question)
+    plain, kept = [], start
+    for begin, end, standard in edits:
+        plain.append(question[kept:begin])
+        plain.append(to_traditional(standard) if traditional and standard else standard)
+        kept = end
+    plain.append(question[kept:])
+    result = "".join(plain)
+    return result if has_words(result) else question
 
 
 def has_words(question: str) -> bool:

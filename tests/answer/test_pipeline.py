@@ -38,6 +38,23 @@ def test_keywords_alone_are_answered_with_the_sentence_not_a_stretch_of_it(wenda
     assert wenda.answer("渝万高铁 开工时间").answer == "11月9日"
 
 
+def test_keywords_are_read_as_a_question_about_them(wenda):
+    # Read as asked, `万达开 人口` gave the reader nothing to answer ("not found"); read as `万达开 人口是什么？` its
+    # sentence is the reply.
+    answer = wenda.answer("万达开 人口")
+    assert answer.found and "1000余万人口" in answer.answer and answer.answer == answer.sentence
+    assert not wenda.answer("北京冬奥会 开幕").found
+
+
+def test_greetings_requests_and_colloquial_question_words_do_not_get_in_the_way(wenda):
+    assert wenda.answer("请问三峡应急医院啥时候开工建设的").answer == "2月"
+    assert wenda.answer("麻烦告诉我万州的森林覆盖率是多少").answer == "53.5%"
+    answer = wenda.answer("能告诉我川渝国企万州行协议投资总额吗")  # asks the total, not whether one can tell it
+    assert answer.found and "1153亿元" in answer.answer
+    assert answer.question == "能告诉我川渝国企万州行协议投资总额吗" and answer.read_as is None
+    assert not wenda.answer("你好，请问万州明天天气怎么样").found
+
+
 def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
     # The reader alone marks the first of the three (`异地灾备中心`); the question asks 哪些.
     answer = wenda.answer("引入金融机构布局了哪些功能性总部？")

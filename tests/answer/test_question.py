@@ -15,6 +15,7 @@ from bot.answer.question import (
     TIME,
     YES_NO,
     analyse,
+    plain_question,
 )
 
 
@@ -114,3 +115,36 @@ def test_questions_asking_a_year():
     assert analyse("特斯拉是哪一年去世的？").year and analyse("What year did Tesla die?").year
     assert analyse("特斯拉何年去世").year
     assert not analyse("渝万高铁何时开工？").year and not analyse("渝万高铁哪天开工？").year
+
+
+@pytest.mark.parametrize(
+    "question, plain",
+    [
+        ("你好，请问渝万高铁是哪天开工的？", "渝万高铁是哪天开工的？"),
+        ("我想知道三峡综合物流枢纽初期投了多少钱", "三峡综合物流枢纽初期投了多少钱"),
+        ("麻烦告诉我万州的森林覆盖率是多少", "万州的森林覆盖率是多少"),
+        ("帮我查一下万达开地区有多少人口", "万达开地区有多少人口"),
+        ("我想问一下渝万高铁何时开工", "渝万高铁何时开工"),
+        # An indirect question's 吗 belongs to the request: `能告诉我…吗` asks the thing, not whether one can.
+        ("能告诉我川渝国企万州行协议投资总额吗", "川渝国企万州行协议投资总额"),
+        ("你知道牧润养殖场给村民分红了多少钱吗？", "牧润养殖场给村民分红了多少钱？"),
+        # Colloquial question words in their standard form, in the question's script.
+        ("请问三峡应急医院啥时候开工建设的", "三峡应急医院什么时候开工建设的"),
+        ("万达开国土空间规划协同合作框架协议是几时签的", "万达开国土空间规划协同合作框架协议是何时签的"),
+        ("长江干流万州段水质咋样", "长江干流万州段水质怎么样"),
+        ("請問渝萬高鐵啥時候開工", "渝萬高鐵什麼時候開工"),
+        # Nothing to take off, or nothing left without it.
+        ("渝万高铁何时开工", "渝万高铁何时开工"),
+        ("万州有没有机场吗", "万州有没有机场吗"),
+        ("问题", "问题"),
+        ("你好", "你好"),
+        ("帮助中心在哪", "帮助中心在哪"),
+    ],
+)
+def test_the_question_itself_without_greetings_requests_or_colloquial_words(question, plain):
+    assert plain_question(question) == plain
+
+
+def test_a_colloquial_question_gets_its_standard_type():
+    assert analyse(plain_question("三峡应急医院啥时候开工")).kind == TIME
+    assert analyse(plain_question("能告诉我川渝国企万州行协议投资总额吗")).kind != YES_NO
