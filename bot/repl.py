@@ -40,8 +40,9 @@ def _setup_readline() -> None:
 
 
 def render(answer, elapsed_ms: float) -> str:
-    """An answer with the scores of each passage: fused rank score, dense cosine, raw BM25."""
-    lines = []
+    """An answer with the scores of each passage: fused rank score, dense cosine, raw BM25; first, when typing
+    slips were put right, the question as it was read."""
+    lines = [f"读作: {answer.read_as}"] if answer.read_as else []  # typing slips put right
     if answer.found:
         lines.append(f"答: {answer.answer}")
         if answer.sentence != answer.answer:

@@ -62,10 +62,11 @@ def test_ask_says_why_a_question_was_not_searched(cli_env):
 
 
 def test_repl_answers_with_its_evidence_and_counts_in_words(cli_env):
-    result = wenda(["repl"], cli_env, stdin="渝万高铁何时开工\n？？？\n:quit\n")
+    result = wenda(["repl"], cli_env, stdin="渝万高铁何时开工\n？？？\n万洲的五大重点产业是什么\n:quit\n")
     assert result.returncode == 0, result.stderr
     assert "wenda repl · 1 document, " in result.stdout  # not "1 documents"
     assert "答: 11月9日" in result.stdout and "reader margin +" in result.stdout
+    assert "读作: 万州的五大重点产业是什么\n答: 绿色照明" in result.stdout  # a typing slip put right, and said so
     # Marks alone are not searched, and say so without figures of a search that did not happen.
     assert "未找到答案 (no answer in the corpus: the question has no words to search for)" in result.stdout
     assert "cosine 0.000" not in result.stdout
