@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.answer.question import split_questions
 from bot.config import Settings
 from bot.startup import (
     UserError,
@@ -95,21 +96,25 @@ def format_answer(answer, color: bool = False) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer one question, or each line of standard input."""
+    """Answer one question, or each line of standard input (each question of a line that asks several)."""
     if args.question is not None and not args.question.strip():
         raise UserError("The question is empty: ask something, e.g. wenda ask \"渝万高铁何时开工\".")
     settings = _settings(args)
     wenda = load_pipeline(settings, quiet=args.json)
-    questions = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
-    for question in questions:
-        if not question.strip():
+    messages = [args.question] if args.question is not None else (line.strip() for line in sys.stdin)
+    for message in messages:
+        if not message.strip():
             continue
-        answer = wenda.answer(question, args.k)
-        if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        else:
+        questions = split_questions(message)  # `…何时开工？…要多久？`: an answer to each
+        for question in questions:
+            answer = wenda.answer(question, args.k)
+            if args.json:
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+                continue
+            if len(questions) > 1:
+                print(f"问：{question}", flush=True)
             print(format_answer(answer, color=sys.stdout.isatty()), flush=True)
-            if args.question is None:
+            if args.question is None or len(questions) > 1:
                 print(flush=True)
     return 0
 

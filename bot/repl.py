@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from bot.answer.pipeline import Wenda
+from bot.answer.question import split_questions
 from bot.config import Settings
 from bot.startup import plural
 
@@ -107,6 +108,10 @@ def run_repl(wenda: Wenda, settings: Settings) -> int:
         if line.startswith(":"):
             print(f"unknown command {line.split()[0]}; :help lists them")
             continue
-        started = time.perf_counter()
-        answer = wenda.answer(line, k)
-        print(render(answer, (time.perf_counter() - started) * 1000))
+        questions = split_questions(line)  # `…何时开工？…要多久？`: an answer to each
+        for question in questions:
+            if len(questions) > 1:
+                print(f"问: {question}")
+            started = time.perf_counter()
+            answer = wenda.answer(question, k)
+            print(render(answer, (time.perf_counter() - started) * 1000))

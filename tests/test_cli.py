@@ -55,6 +55,14 @@ def test_ask_says_how_a_question_with_typing_slips_was_read(cli_env):
     assert typed["question"] == "万洲的五大重点产业是什么" and typed["read_as"] == "万州的五大重点产业是什么"
 
 
+def test_ask_answers_each_question_of_a_message_that_asks_several(cli_env):
+    message = "渝万高铁何时开工？三峡应急医院什么时候开工？"
+    lines = wenda(["ask", "--json", message], cli_env).stdout.strip().splitlines()
+    assert [json.loads(line)["answer"] for line in lines] == ["11月9日", "2月"]
+    text = wenda(["ask", message], cli_env).stdout.splitlines()
+    assert text[0] == "问：渝万高铁何时开工？" and text[1] == "答：11月9日" and "问：三峡应急医院什么时候开工？" in text
+
+
 def test_ask_says_why_a_question_was_not_searched(cli_env):
     result = wenda(["ask", "渝万高铁何时开工" * 100], cli_env)
     assert result.returncode == 0, result.stderr

@@ -209,6 +209,26 @@ def plain_question(question: str) -> str:
     return result if has_words(result) else question
 
 
+# Questions answered from one message, at most (the rest are left, and the reply says so).
+MAX_QUESTIONS_PER_MESSAGE = 3
+
+
+def split_questions(text: str) -> list[str]:
+    """The questions in one message, each with its question mark (`渝万高铁何时开工？三峡应急医院什么时候开工？` ->
+    two). A part that asks nothing (`…？谢谢`) stays with the question before it; a single question comes back
+    whole."""
+    parts = [part for part in re.split(r"(?<=[?？])", text.strip()) if part.strip()]
+    questions: list[str] = []
+    for part in parts:
+        folded = fold(part)
+        asks = re.search(r"[?？]\s*$", folded) or (INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded))
+        if questions and not (asks and has_words(part)):
+            questions[-1] += part
+        else:
+            questions.append(part)
+    return [question.strip() for question in questions]
+
+
 def has_words(question: str) -> bool:
     """Whether a question holds anything to search for: a character, letter or digit (not only `？？？` or 😀)."""
     return any(char.isalnum() for char in question)

@@ -1,15 +1,17 @@
 """Typing slips in a Chinese question, put right against the corpus before it is searched and read.
 
-People type Chinese with a pinyin keyboard, and its slips are homophones: 万洲 for 万州, 仁口 for 人口, 复盖率
-for 覆盖率, 那些 for 哪些. Two kinds are mended:
+People type Chinese with a pinyin keyboard, and its slips are homophones: 万洲 for 万州, 仁口 for 人口, 连盟
+for 联盟, 那些 for 哪些. Two kinds are mended:
 
 - question words (`mend_interrogatives`): a closed list of misspellings (那些, 合时, 时侯, 多少前), which
   decide the question's type;
-- any other character (`mend_homophones`) that fits neither of its neighbours anywhere in the corpus, while a
-  character read the same way (pinyin without tones: IME users do not type tones) fits them: `万洲的` -> `万州的`
-  when the corpus has 万州 and 州的 but never 万洲 or 洲的. The corpus's character n-grams (the BM25
-  vocabulary) are the test, so it mends towards what this corpus says and works for any collection; a word
-  the corpus lacks and no homophone of it fits stays as typed, since its absence is what says "not found".
+- any other character (`mend_homophones`) that fits neither neighbour anywhere in the corpus and makes no
+  word of jieba's dictionary with them, while a character of the same pinyin (tones ignored: a keyboard is
+  typed without them) makes a dictionary word the corpus has, or a three-character stretch of it: `万洲的五大`
+  -> `万州的五大` (the corpus has 万州, never 万洲 or 洲的). The corpus's character n-grams (the BM25 vocabulary)
+  are the test, so it mends towards what this collection says; a real word the corpus lacks (区委书记)
+  stays as typed, since its absence is what says "not found". The pipeline keeps a homophone mend only when
+  the mended question lies nearer its best passage than the question as typed (`Wenda._answer`).
 """
 
 from __future__ import annotations

@@ -403,5 +403,9 @@ def hint_too_long(length: int, limit: int) -> str:
     return f"消息太长了（{length} 字）。请一次只问一个简短的问题（{limit} 字以内）。"
 
 
+def hint_too_many(asked: int, answered: int) -> str:
+    return f"这条消息里有 {asked} 个问题，只回答了前 {answered} 个。其余的请分开再问。"
+
+
 def hint_flood(seconds: float) -> str:
     return f"你问得太快了，请 {max(1, round(seconds))} 秒后再问。"

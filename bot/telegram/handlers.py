@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answer.question import has_words
+from bot.answer.question import MAX_QUESTIONS_PER_MESSAGE, has_words, split_questions
 from bot.telegram.format import (
     escape,
     format_answer,
@@ -24,6 +24,7 @@ from bot.telegram.format import (
     hint_flood,
     hint_not_text,
     hint_too_long,
+    hint_too_many,
     parse_more,
 )
 from bot.telegram.state import state_of
@@ -86,7 +87,8 @@ def answerers() -> concurrent.futures.ThreadPoolExecutor:
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, show_question: bool = False
 ) -> None:
-    """Check the question, answer it off the event loop, remember it for paging, reply."""
+    """Check the question, answer it off the event loop, remember it for paging, reply (a reply to each question
+    when the message asks several)."""
     state = state_of(context)
     question = question.strip()
     if not has_words(question):  # nothing, or only marks and emoji
@@ -104,13 +106,18 @@ async def answer_question(
             await reply(update, context, hint_flood(wait))
         return
     wenda = state.wenda  # the pipeline in use now; a /reindex finishing meanwhile does not affect this question
-    started = time.perf_counter()
-    answer = await asyncio.get_running_loop().run_in_executor(answerers(), wenda.answer, question)
-    seconds = time.perf_counter() - started
-    state.stats.record(answer.found, seconds)
-    log.debug("Answered user %s in %.0f ms (found: %s)", user_id, seconds * 1000, answer.found)
-    formatted = format_answer(answer, state.answers.add(answer), show_question)
-    await reply(update, context, formatted.text, formatted.keyboard)
+    # Several questions in one message (`…何时开工？…要多久？`) get a reply each, each saying which it answers.
+    questions = split_questions(question)
+    for asked in questions[:MAX_QUESTIONS_PER_MESSAGE]:
+        started = time.perf_counter()
+        answer = await asyncio.get_running_loop().run_in_executor(answerers(), wenda.answer, asked)
+        seconds = time.perf_counter() - started
+        state.stats.record(answer.found, seconds)
+        log.debug("Answered user %s in %.0f ms (found: %s)", user_id, seconds * 1000, answer.found)
+        formatted = format_answer(answer, state.answers.add(answer), show_question or len(questions) > 1)
+        await reply(update, context, formatted.text, formatted.keyboard)
+    if len(questions) > MAX_QUESTIONS_PER_MESSAGE:
+        await reply(update, context, hint_too_many(len(questions), MAX_QUESTIONS_PER_MESSAGE))
 
 
 async def refused(

@@ -16,6 +16,7 @@ from bot.answer.question import (
     YES_NO,
     analyse,
     plain_question,
+    split_questions,
 )
 
 
@@ -148,3 +149,19 @@ def test_the_question_itself_without_greetings_requests_or_colloquial_words(ques
 def test_a_colloquial_question_gets_its_standard_type():
     assert analyse(plain_question("三峡应急医院啥时候开工")).kind == TIME
     assert analyse(plain_question("能告诉我川渝国企万州行协议投资总额吗")).kind != YES_NO
+
+
+@pytest.mark.parametrize(
+    "message, questions",
+    [
+        ("渝万高铁何时开工？三峡应急医院什么时候开工？", ["渝万高铁何时开工？", "三峡应急医院什么时候开工？"]),
+        ("渝万高铁何时开工? 三峡应急医院什么时候开工", ["渝万高铁何时开工?", "三峡应急医院什么时候开工"]),
+        ("When did it start? How long is it?", ["When did it start?", "How long is it?"]),
+        ("渝万高铁何时开工？谢谢", ["渝万高铁何时开工？谢谢"]),  # a part that asks nothing stays with its question
+        ("这是什么？？", ["这是什么？？"]),
+        ("渝万高铁何时开工，建成后要多久？", ["渝万高铁何时开工，建成后要多久？"]),  # one sentence: one question
+        ("渝万高铁", ["渝万高铁"]),
+    ],
+)
+def test_a_message_asking_several_questions_is_split_into_them(message, questions):
+    assert split_questions(message) == questions

@@ -296,6 +296,20 @@ async def test_traditional_question_is_answered(server, settings, wenda):
 
 
 @pytest.mark.asyncio
+async def test_a_message_asking_several_questions_gets_a_reply_to_each(server, settings, wenda):
+    async with running(bot_settings(settings, server), wenda):
+        mark = len(server.calls)
+        server.send_text(USER, "渝万高铁何时开工？三峡应急医院什么时候开工？")
+        first = await server.wait_for_message_async(USER, contains="11月9日", since=mark)
+        second = await server.wait_for_message_async(USER, contains="2月，三峡应急医院", since=mark)
+        assert first["text"].startswith("问：渝万高铁何时开工？") and second["text"].startswith("问：三峡应急医院什么时候开工？")
+        mark = len(server.calls)
+        server.send_text(USER, "渝万高铁何时开工？" * 4)
+        await server.wait_for_message_async(USER, contains="只回答了前 3 个", since=mark)
+    assert server.errors == []
+
+
+@pytest.mark.asyncio
 async def test_no_answer_in_the_corpus_says_so_and_offers_related_passages(server, settings, wenda):
     async with running(bot_settings(settings, server), wenda):
         message = await ask(server, USER, "北京冬奥会什么时候开幕？")
