@@ -166,7 +166,7 @@ YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
 
 # Greetings and requests around a question (你好，请问…; 麻烦告诉我…; 你知道…吗): they ask nothing, and their words,
 # which no corpus has (告诉, 知道), would count against every passage as key words it lacks.
-GREETING_RE = re.compile(r"(?:你好|您好|哈[喽啰]|嗨|hi|hello|hey)[\s,，.。!！~～]*")
+GREETING_RE = re.compile(r"(?:你好|您好|哈[喽啰]|嗨|(?:hi|hello|hey)\b)[\s,，.。!！~～]*")
 REQUEST_RE = re.compile(
     r"(?:请问|请教|我?想(?:问问|问|知道|了解|打听)|问一下|打听一下"
     r"|(?:麻烦|请)?[你您]?(?:能不能|能否|可不可以|可以|能)?(?:告诉|帮)我(?:查查|查|找找|找|看看|看)?"
@@ -206,7 +206,7 @@ def plain_question(question: str) -> str:
         kept = end
     plain.append(question[kept:])
     result = "".join(plain)
-    return result if has_words(result) else question
+    return result if has_words(re.sub(r"[吗嗎呢吧啊呀哦嘛么麼]", "", result)) else question  # 你好吗 stays
 
 
 # Questions answered from one message, at most (the rest are left, and the reply says so).

@@ -139,6 +139,9 @@ def test_questions_asking_a_year():
         ("万州有没有机场吗", "万州有没有机场吗"),
         ("问题", "问题"),
         ("你好", "你好"),
+        ("你好吗", "你好吗"),
+        ("Hi, when did the Yuwan railway start?", "when did the Yuwan railway start?"),
+        ("high-speed rail to Wanzhou: when did it start?", "high-speed rail to Wanzhou: when did it start?"),
         ("帮助中心在哪", "帮助中心在哪"),
     ],
 )
