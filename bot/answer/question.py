@@ -31,6 +31,7 @@ TIME, QUANTITY, PLACE, ENTITY, LIST, YES_NO, OTHER = "time", "quantity", "place"
 # Interrogative phrases, longest first; they say what is asked, never where the answer is.
 INTERROGATIVES = [
     "什么时候", "什么时间", "哪一年", "哪一天", "哪年", "哪天", "何时", "几月", "几号", "何年",
+    "何人", "何种", "何地", "何物", "何者", "为何",
     "有多少", "多少钱", "多少", "有多长", "有多大", "有多久", "有多高", "有多远", "有多重", "有多深",
     "多长", "多大", "多久", "多高", "多远", "多重", "多深", "几个", "几项", "几类", "几",
     "哪些", "哪几个", "哪几", "哪个", "哪里", "哪儿", "何处", "哪",
@@ -213,16 +214,28 @@ def plain_question(question: str) -> str:
 MAX_QUESTIONS_PER_MESSAGE = 3
 
 
+OPENING, CLOSING = "「『“‘《〈(（[【", "」』”’》〉)）]】"
+
+
 def split_questions(text: str) -> list[str]:
     """The questions in one message, each with its question mark (`渝万高铁何时开工？三峡应急医院什么时候开工？` ->
-    two). A part that asks nothing (`…？谢谢`) stays with the question before it; a single question comes back
-    whole."""
-    parts = [part for part in re.split(r"(?<=[?？])", text.strip()) if part.strip()]
-    questions: list[str] = []
-    for part in parts:
+    two). Only parts that each ask (a question word) stand alone: `…？谢谢` and `東頭?和美東?曾…哪一個區中?` are
+    one question, and so is a question mark inside quotes or a title (`「…乎？」這句話是誰說的?`)."""
+    parts, start, depth = [], 0, 0
+    for position, char in enumerate(text):
+        depth += (char in OPENING) - (char in CLOSING)
+        if char in "?？" and depth <= 0:  # not inside 「…？」 or 《…?》
+            parts.append(text[start : position + 1])
+            start = position + 1
+    parts.append(text[start:])
+
+    def asks(part: str) -> bool:
         folded = fold(part)
-        asks = re.search(r"[?？]\s*$", folded) or (INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded))
-        if questions and not (asks and has_words(part)):
+        return bool(INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded))
+
+    questions: list[str] = []
+    for part in (part for part in parts if part.strip()):
+        if questions and not (asks(part) and asks(questions[-1])):
             questions[-1] += part
         else:
             questions.append(part)

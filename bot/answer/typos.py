@@ -37,6 +37,7 @@ MISTYPED_INTERROGATIVES = re.compile(
     r"那(?=[里裡儿兒些个個几幾天年位家种種条條所座类類国國]|一[年天个個位家种種条條])|合(?=[时時](?!宜))"
 )
 RIGHT_SPELLING = {"那": "哪", "合": "何"}
+QUOTED_RE = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|《[^》]*》|\"[^\"]*\"")
 
 
 # Characters too common in too many words to tell a slip by (的 in `省市的交界` fits no neighbour in a corpus
@@ -50,7 +51,9 @@ def mend_interrogatives(question: str) -> str:
     stays where something else asks (`那个项目投资了多少`)."""
     for pattern, right in ALWAYS_MENDED:
         question = pattern.sub(right, question)
-    slips = list(MISTYPED_INTERROGATIVES.finditer(question))
+    # Not inside quotes (「我那天晚上…」此话为何人所言: the 那天 is the speaker's).
+    quoted = [match.span() for match in QUOTED_RE.finditer(question)]
+    slips = [slip for slip in MISTYPED_INTERROGATIVES.finditer(question) if not any(a <= slip.start() < b for a, b in quoted)]
     if not slips:
         return question
     # What asks once the slips are taken out, with what they ask with (the 几 of 那几个).
@@ -61,7 +64,10 @@ def mend_interrogatives(question: str) -> str:
     rest = "".join(rest) + question[kept:]
     if INTERROGATIVE_RE.search(fold(rest)):
         return question
-    return MISTYPED_INTERROGATIVES.sub(lambda slip: RIGHT_SPELLING[slip.group()], question)
+    mended = list(question)
+    for slip in slips:
+        mended[slip.start()] = RIGHT_SPELLING[slip.group()]
+    return "".join(mended)
 
 
 def toneless(reading: str) -> str:

@@ -164,6 +164,10 @@ def test_a_colloquial_question_gets_its_standard_type():
         ("这是什么？？", ["这是什么？？"]),
         ("渝万高铁何时开工，建成后要多久？", ["渝万高铁何时开工，建成后要多久？"]),  # one sentence: one question
         ("渝万高铁", ["渝万高铁"]),
+        # A question mark inside quotes or a title, or after a part that asks nothing, splits nothing.
+        ("「殿下先謁陵乎？先即位乎？」這句話是誰說的?", ["「殿下先謁陵乎？先即位乎？」這句話是誰說的?"]),
+        ("《物體慣性與其所含能量有關嗎?》之外還有哪一篇論文?", ["《物體慣性與其所含能量有關嗎?》之外還有哪一篇論文?"]),
+        ("東頭?和美東?曾被劃入哪一個區中?", ["東頭?和美東?曾被劃入哪一個區中?"]),
     ],
 )
 def test_a_message_asking_several_questions_is_split_into_them(message, questions):

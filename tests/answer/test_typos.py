@@ -27,6 +27,7 @@ from tests.conftest import shared_file
         ("那些企业在哪里", "那些企业在哪里"),
         ("这个季节种菜合时宜吗", "这个季节种菜合时宜吗"),
         ("渝万高铁何时开工", "渝万高铁何时开工"),
+        ("「我那天晚上向她提出了这个问题」此话为何人所言?", "「我那天晚上向她提出了这个问题」此话为何人所言?"),  # quoted
     ],
 )
 def test_misspelt_question_words_are_put_right(typed, meant):
