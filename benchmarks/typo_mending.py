@@ -9,8 +9,13 @@ vocabulary holds, built here without embedding anything):
   a keyboard offers first), picked at random with a fixed seed; mended back to the question as asked, left
   as slipped, or changed into something else.
 
+With --answers, the slipped questions (and the questions as typed) are also answered end to end, each
+paragraph its own document as `wenda eval` does, with MEND_SLIPS off and on: answer EM / F1 and how many
+answerable ones were said not found.
+
     python benchmarks/typo_mending.py                                    # the reader's validation split
     python benchmarks/typo_mending.py --squad ../shared/eval/cmrc2018_trial.json
+    python benchmarks/typo_mending.py --answers
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, help="a SQuAD-format file (default: the reader's validation split)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--show", type=int, default=10, help="print this many examples of each outcome")
+    parser.add_argument("--answers", action="store_true", help="also answer the questions end to end (slow)")
     args = parser.parse_args()
 
     from bot.answer.typos import mend_homophones, mend_interrogatives
@@ -115,6 +121,36 @@ def main() -> None:
         print(f"  {outcome:<7} {len(rows):>5} ({len(rows) / slips:.1%})")
         for text, slipped, mended in rows[: args.show]:
             print(f"    {text} | {slipped} -> {mended}")
+    if args.answers:
+        answer_end_to_end(paragraphs, questions, {text: slipped for rows in outcomes.values() for text, slipped, _ in rows})
+
+
+def answer_end_to_end(paragraphs, questions, slipped: dict[str, str]) -> None:
+    """EM / F1 of the questions as typed and with their slip, MEND_SLIPS off and on."""
+    from dataclasses import replace
+
+    from bot.answer.pipeline import Wenda
+    from bot.answer.reader import load_reader
+    from bot.config import Settings
+    from bot.evaluate import char_f1, exact_match, squad_index
+    from bot.startup import load_embedder
+    from bot.text.fold import fold
+
+    settings = Settings()
+    embedder = load_embedder(settings)
+    index = squad_index(paragraphs, settings, embedder)
+    reader = load_reader()
+    chosen = [question for question in questions if question.answers and fold(question.question.strip()) in slipped]
+    forms = {"as typed": chosen, "one slip": [replace(q, question=slipped[fold(q.question.strip())]) for q in chosen]}
+    print(f"end to end, {len(chosen)} answerable questions with a slip made:")
+    for mend in (False, True):
+        wenda = Wenda(settings.model_copy(update={"mend_slips": mend}), embedder, index, reader)
+        for name, asked in forms.items():
+            answers = [wenda.answer(question.question) for question in asked]
+            em = np.mean([max(exact_match(a.answer or "", g) for g in q.answers) for a, q in zip(answers, asked)])
+            f1 = np.mean([max(char_f1(a.answer or "", g) for g in q.answers) for a, q in zip(answers, asked)])
+            missing = sum(not a.found for a in answers)
+            print(f"  MEND_SLIPS={str(mend).lower():<5} {name:<8}  EM {em:.3f}  F1 {f1:.3f}  said not found {missing}")
 
 
 if __name__ == "__main__":
