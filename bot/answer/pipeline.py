@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -293,12 +294,16 @@ class Wenda:
         asked = mend_interrogatives(plain) if self.settings.mend_slips else plain
         meant = self.mend_slips(asked) if self.settings.mend_slips else asked
         info = analyse(meant)
+        # A Chinese question is searched and read with its question mark, typed or not (渝万高铁哪天通车的): the
+        # model embeds and reads it nearer to how it was trained (validation split with the marks taken off:
+        # F1 0.627 as typed, 0.643 with one put back).
+        mark = "？" if info.chinese and not info.keywords and not re.search(r"[?？]\s*$", meant) else ""
         # The hits beyond k only lend sentences (ARTICLE_DEPTH); the answer keeps k.
         depth = max(k, ARTICLE_DEPTH if info.chinese else k)
-        hits = self.search(meant, depth, info)
+        hits = self.search(meant + mark, depth, info)
         if meant != asked:
             typed_info = analyse(asked)
-            typed_hits = self.search(asked, depth, typed_info)
+            typed_hits = self.search(asked + mark, depth, typed_info)
             if typed_hits and (not hits or typed_hits[0].dense >= hits[0].dense):
                 meant, info, hits = asked, typed_info, typed_hits
         read_as = meant if meant != plain else None
@@ -314,7 +319,7 @@ class Wenda:
             words = translator.terms(info.text, known)
             cover = translator.coverage(info.text, best.passage.text, known)[0]
         if self.reader is not None:
-            reading = self.read(meant, info, words, hits)
+            reading = self.read(meant + mark, info, words, hits)
             short, sentence, source_hit = reading.answer, reading.sentence, reading.hit
             judged = {"reader_margin": reading.margin, "sentence_coverage": reading.sentence_coverage, "typed_span": reading.typed}
         else:

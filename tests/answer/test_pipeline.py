@@ -38,6 +38,13 @@ def test_keywords_alone_are_answered_with_the_sentence_not_a_stretch_of_it(wenda
     assert wenda.answer("渝万高铁 开工时间").answer == "11月9日"
 
 
+def test_a_question_typed_without_its_question_mark_is_read_with_one(wenda):
+    # Without the mark the question's vector lay nearer the 政法 agreement's passage, whose three places were read.
+    answer = wenda.answer("改革协作框架协议是哪几个地方签署的")
+    assert answer.answer == "万州、达州、开州、梁平、云阳" and answer.read_as is None
+    assert answer.question == "改革协作框架协议是哪几个地方签署的"
+
+
 def test_keywords_are_read_as_a_question_about_them(wenda):
     # Read as asked, `万达开 人口` gave the reader nothing to answer ("not found"); read as `万达开 人口是什么？` its
     # sentence is the reply.
