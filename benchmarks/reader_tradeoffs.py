@@ -7,6 +7,7 @@ file with --squad (each paragraph its own document, as `wenda eval` does).
 
     python benchmarks/reader_tradeoffs.py --weights bot/models/reader.safetensors --windows 1,2,3
     python benchmarks/reader_tradeoffs.py --squad ../shared/eval/cmrc2018_trial.json --windows 1,3
+    python benchmarks/reader_tradeoffs.py --windows 2 --no-marks    # questions typed without a question mark
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--terms", default="1", help="READER_QUESTION_TERMS values (0, 1), comma-separated (default: the shipped 1)")
     parser.add_argument("--squad", type=Path, help="a SQuAD-format file instead of the validation split")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument("--no-marks", action="store_true", help="ask the questions with their final question marks taken off")
     args = parser.parse_args()
 
     from bot.answer.pipeline import Wenda
@@ -61,6 +63,11 @@ def main() -> None:
 
     paragraphs, questions = read_squad(args.squad) if args.squad else validation_set()
     questions = [q for q in questions if q.answerable][: args.limit or None]
+    if args.no_marks:  # as chat users often type them
+        import dataclasses
+        import re
+
+        questions = [dataclasses.replace(q, question=re.sub(r"[?？]+\s*$", "", q.question.strip())) for q in questions]
     # "Not found" stays out of it: these figures are about reading (calibrate_reader.py sets the thresholds).
     from calibrate_reader import OPEN
 
