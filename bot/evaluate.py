@@ -225,18 +225,7 @@ def score(outcomes: list[Outcome], kind: str) -> Report:
         with_evidence = [o.rank for o in answerable if o.question.evidence]
         metrics.update(evidence_hit_at_1=recall_at(with_evidence, 1), evidence_hit_at_3=recall_at(with_evidence, 3))
     if answerable:
-        def best(function, outcome: Outcome) -> float:
-            prediction = outcome.answer.answer or ""
-            return max(function(prediction, gold) for gold in outcome.question.answers)
-
-        metrics.update(
-            answer_accuracy=sum(contains_answer(o.answer.answer, o.question.answers) for o in answerable) / len(answerable),
-            answer_exact_match=sum(best(exact_match, o) for o in answerable) / len(answerable),
-            answer_f1=sum(best(char_f1, o) for o in answerable) / len(answerable),
-            sentence_accuracy=sum(contains_answer(o.answer.sentence, o.question.answers) for o in answerable) / len(answerable),
-            answered_correctly=sum(contains_answer(o.answer.answer, o.question.answers) for o in answerable),
-            answerable_said_not_found=sum(1 for o in answerable if not o.answer.found),
-        )
+        metrics.update(answer_figures(answerable))
     precision, recall = abstention([o.answer.found for o in outcomes], [o.question.answerable for o in outcomes])
     metrics.update(abstention_precision=precision, abstention_recall=recall)
     seconds = sorted(o.seconds for o in outcomes)
@@ -264,6 +253,25 @@ def score(outcomes: list[Outcome], kind: str) -> Report:
     return Report(kind, metrics, failures, by_kind(answerable))
 
 
+def answer_figures(answerable: list[Outcome]) -> dict[str, Any]:
+    """How well answerable questions (at least one) were answered: the short answer against the golds (contains
+    one, exact match, F1), the sentence (contains one), and how many were said not found."""
+    def best(function, outcome: Outcome) -> float:
+        prediction = outcome.answer.answer or ""
+        return max(function(prediction, gold) for gold in outcome.question.answers)
+
+    count = len(answerable)
+    correct = sum(contains_answer(o.answer.answer, o.question.answers) for o in answerable)
+    return {
+        "answer_accuracy": correct / count,
+        "answer_exact_match": sum(best(exact_match, o) for o in answerable) / count,
+        "answer_f1": sum(best(char_f1, o) for o in answerable) / count,
+        "sentence_accuracy": sum(contains_answer(o.answer.sentence, o.question.answers) for o in answerable) / count,
+        "answered_correctly": correct,
+        "answerable_said_not_found": sum(1 for o in answerable if not o.answer.found),
+    }
+
+
 def by_kind(answerable: list[Outcome]) -> dict[str, dict[str, Any]]:
     """The answerable questions' figures per question type (time, quantity, list, …: the kind the pipeline
     read the question as), most asked first: where the misses are."""
@@ -275,14 +283,11 @@ def by_kind(answerable: list[Outcome]) -> dict[str, dict[str, Any]]:
         groups.setdefault(evidence.kind if evidence else analyse(outcome.question.question).kind, []).append(outcome)
     figures = {}
     for name, group in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
-        count = len(group)
+        shared = answer_figures(group)
         figures[name] = {
-            "answerable": count,
-            "answered_correctly": sum(contains_answer(o.answer.answer, o.question.answers) for o in group),
-            "answer_exact_match": sum(max(exact_match(o.answer.answer or "", g) for g in o.question.answers) for o in group) / count,
-            "answer_f1": sum(max(char_f1(o.answer.answer or "", g) for g in o.question.answers) for o in group) / count,
-            "sentence_accuracy": sum(contains_answer(o.answer.sentence, o.question.answers) for o in group) / count,
-            "said_not_found": sum(1 for o in group if not o.answer.found),
+            "answerable": len(group),
+            **{key: shared[key] for key in ("answered_correctly", "answer_exact_match", "answer_f1", "sentence_accuracy")},
+            "said_not_found": shared["answerable_said_not_found"],
         }
     return figures
 
