@@ -144,12 +144,17 @@ ENGLISH_ASKING_RE = re.compile(
 )
 
 
+def has_question_word(folded: str) -> bool:
+    """Whether (folded) text holds a question word: an interrogative (Chinese) or `what`, `how`, `is …` (English)."""
+    return bool(INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded.strip()))
+
+
 def asks_nothing(folded: str) -> bool:
     """Whether a (folded) question is keywords only: no interrogative, no question word, no question mark, and
     not a sentence (`说出丰田的一个豪华汽车部门。` asks, though it has no question word)."""
     if re.search(r"[?？]|[。.!！]\s*$", folded):
         return False
-    return not (INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded.strip()))
+    return not has_question_word(folded)
 
 
 # 哪些 / 哪几 / 哪两家; `which places`, `what are` (not `which is`, `which was`).
@@ -229,13 +234,9 @@ def split_questions(text: str) -> list[str]:
             start = position + 1
     parts.append(text[start:])
 
-    def asks(part: str) -> bool:
-        folded = fold(part)
-        return bool(INTERROGATIVE_RE.search(folded) if has_cjk(folded) else ENGLISH_ASKING_RE.search(folded))
-
     questions: list[str] = []
     for part in (part for part in parts if part.strip()):
-        if questions and not (asks(part) and asks(questions[-1])):
+        if questions and not (has_question_word(fold(part)) and has_question_word(fold(questions[-1]))):
             questions[-1] += part
         else:
             questions.append(part)

@@ -160,6 +160,7 @@ def test_a_colloquial_question_gets_its_standard_type():
         ("渝万高铁何时开工？三峡应急医院什么时候开工？", ["渝万高铁何时开工？", "三峡应急医院什么时候开工？"]),
         ("渝万高铁何时开工? 三峡应急医院什么时候开工", ["渝万高铁何时开工?", "三峡应急医院什么时候开工"]),
         ("When did it start? How long is it?", ["When did it start?", "How long is it?"]),
+        ("When did it start? Is it finished?", ["When did it start?", "Is it finished?"]),
         ("渝万高铁何时开工？谢谢", ["渝万高铁何时开工？谢谢"]),  # a part that asks nothing stays with its question
         ("这是什么？？", ["这是什么？？"]),
         ("渝万高铁何时开工，建成后要多久？", ["渝万高铁何时开工，建成后要多久？"]),  # one sentence: one question
