@@ -213,6 +213,38 @@ def whole_list(text: str, start: int, end: int) -> tuple[int, int]:
     return (start if start < text.find("、", first) else first), last
 
 
+BRACKETS = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉", "（": "）", "(": ")", "【": "】", "[": "]"}
+CLOSING = {close: open_ for open_, close in BRACKETS.items()}
+QUOTES = "“‘「『《〈"  # completed where the partner stands beside the span; a lone parenthesis is left out
+EDGE_PUNCTUATION = "，。、；：！？…,;:!?"
+
+
+def tidy_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` without the clause punctuation or spaces at its edges, and with a quote or bracket it opens
+    or closes alone either given its partner, where a quote's stands right beside the span (`泰晤士報》` ->
+    `《泰晤士報》`), or left out (`英菲尼迪），` -> `英菲尼迪`): a reader's span is cut by tokens, and an answer
+    shown as `《日出` looks broken. Never empties the span."""
+    was = (start, end)
+    while True:
+        before = (start, end)
+        while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION or text[start] in CLOSING):
+            start += 1
+        while end > start and (text[end - 1].isspace() or text[end - 1] in EDGE_PUNCTUATION or text[end - 1] in BRACKETS):
+            end -= 1
+        if start < end and (close := BRACKETS.get(text[start])) and text.count(close, start, end) < text.count(text[start], start, end):
+            if text[start] in QUOTES and end < len(text) and text[end] == close:
+                end += 1
+            else:
+                start += 1
+        if start < end and (open_ := CLOSING.get(text[end - 1])) and text.count(open_, start, end) < text.count(text[end - 1], start, end):
+            if open_ in QUOTES and start > 0 and text[start - 1] == open_:
+                start -= 1
+            else:
+                end -= 1
+        if (start, end) == before:
+            return (start, end) if start < end else was
+
+
 LEADING_YEAR_RE = re.compile(r"(?:公元前?)?\s*(?:\d{1,4}|[〇零一二三四五六七八九十]{2,4})\s*年")
 
 

@@ -17,6 +17,7 @@ from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
 from bot.answer.extract import (
     enumeration_spans,
     requires_span,
+    tidy_edges,
     typed_candidates,
     whole_list,
     year_only,
@@ -241,6 +242,7 @@ class Wenda:
             start, end = whole_list(text, start, end)
         if info.year:
             start, end = year_only(text, start, end)
+        start, end = tidy_edges(text, start, end)
         covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]
         sentence = text[covering[0][0] : covering[-1][1]] if covering else text[start:end]
         return Reading(

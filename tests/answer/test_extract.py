@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract, whole_list, year_only
+from bot.answer.extract import extract, tidy_edges, whole_list, year_only
 from bot.answer.question import analyse, content_words
 
 
@@ -160,3 +160,22 @@ def test_one_item_widens_to_the_whole_list_it_is_in():
 def test_a_date_is_cut_to_its_year_for_a_question_asking_a_year(text, year):
     start, end = year_only(text, 0, len(text))
     assert text[start:end] == year
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "shown"),
+    [
+        ("世界上第一张报纸是《泰晤士报》，创刊于1785年。", "泰晤士报》", "《泰晤士报》"),  # a title mark given its partner
+        ("最佳影片是《日出》。", "《日出", "《日出》"),
+        ("他被称为“疯狂科学家”。", "“疯狂科学家", "“疯狂科学家”"),
+        ("三大品牌（讴歌、雷克萨斯和英菲尼迪），均有售。", "讴歌、雷克萨斯和英菲尼迪），", "讴歌、雷克萨斯和英菲尼迪"),  # a parenthesis left out
+        ("收购了《太阳报》。随后", "《太阳报》。", "《太阳报》"),  # clause punctuation at the edge goes
+        ("，协议投资1153亿元，", "，协议投资1153亿元，", "协议投资1153亿元"),
+        ("他说“好”与“坏”", "“好”与“坏”", "“好”与“坏”"),  # balanced: as it is
+        ("设立（含A）", "设立（含A）", "设立（含A）"),
+        ("“", "“", "“"),  # nothing would be left: as it is
+    ],
+)
+def test_an_answer_has_no_lone_quote_or_clause_punctuation_at_its_edges(text, span, shown):
+    start = text.index(span)
+    assert text[slice(*tidy_edges(text, start, start + len(span)))] == shown
