@@ -14,8 +14,8 @@ from bot.startup import plural
 HISTORY = Path(os.environ.get("WENDA_HISTORY", Path.home() / ".wenda_history"))
 HELP = """Type a question and press Enter.
   :k N     show N passages per answer
-  :help    this text
-  :quit    leave (Ctrl-D works too)"""
+  :help    this text (help, ? too)
+  :quit    leave (exit, quit, Ctrl-D too)"""
 
 
 def _setup_readline() -> None:
@@ -92,9 +92,10 @@ def run_repl(wenda: Wenda, settings: Settings) -> int:
             continue
         if not line:
             continue
-        if line in (":q", ":quit", ":exit"):
+        # What a new user types first, as in Python's REPL: `exit`, `help` (no English question is one word).
+        if line in (":q", ":quit", ":exit") or line.lower() in ("exit", "quit"):
             return 0
-        if line in (":h", ":help"):
+        if line in (":h", ":help", "?", "？") or line.lower() == "help":
             print(HELP)
             continue
         if line.startswith(":k"):

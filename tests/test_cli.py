@@ -80,6 +80,13 @@ def test_repl_answers_with_its_evidence_and_counts_in_words(cli_env):
     assert "cosine 0.000" not in result.stdout
 
 
+def test_repl_takes_the_words_a_new_user_types_first(cli_env):
+    result = wenda(["repl"], cli_env, stdin="help\n渝万高铁何时开工\nexit\n北京冬奥会什么时候开幕\n")
+    assert result.returncode == 0, result.stderr
+    assert ":k N" in result.stdout and "答: 11月9日" in result.stdout  # `help` shows the commands, not a search
+    assert "未找到答案" not in result.stdout  # `exit` left before the next question
+
+
 def test_ask_reads_questions_from_stdin_one_per_line(cli_env):
     stdin = "渝万高铁何时开工\n\n三峡综合物流枢纽初期投资多少钱？\n北京冬奥会什么时候开幕？\n"
     result = wenda(["ask", "--json"], cli_env, stdin=stdin)
