@@ -185,6 +185,41 @@ COLLOQUIAL = [("啥时候", "什么时候"), ("啥时", "什么时候"), ("多�
 COLLOQUIAL_RE = re.compile("|".join(map(re.escape, (said for said, _ in COLLOQUIAL))))
 
 
+# A message that is only a greeting, thanks, or a question about the bot itself (你好！; 谢谢; help; 你能做什么):
+# no document answers it, and "not found" with passages beside it would puzzle. Matched on the whole message,
+# folded, lower-cased, without spaces and marks, piece by piece (`你好，你能做什么？` is help; `history` is not `hi`).
+SMALL_TALK = {
+    "help": re.compile(
+        r"帮助|帮忙|求助|怎么用|如何使用|使用说明|用法|菜单|你是谁|你是什么|你叫什么(?:名字)?|你能(?:做|干)什么|你会(?:做|干)?什么"
+        r"|你可以(?:做|干)什么|你能回答什么(?:问题)?|help|menu|start|whoareyou|whatareyou|whatcanyoudo|howdoesthiswork"
+    ),
+    "thanks": re.compile(r"谢谢|多谢|感谢|谢了|谢啦|辛苦了|thankyou|thanks|thank|thx|ty"),
+    "greeting": re.compile(
+        r"你好|您好|哈[喽啰]|嗨|在吗|在不在|早上好|早安|上午好|中午好|下午好|晚上好|大家好|hello|hiya|hi|hey|yo"
+        r"|goodmorning|goodafternoon|goodevening"
+    ),
+}
+SMALL_TALK_FILLER = re.compile(r"机器人|问答|bot|wenda|呀|啊|哦|喔|呢|吧|啦|了|你|您|there|again|so|very|much|a|lot|please")
+
+
+def small_talk(message: str) -> str | None:
+    """"help", "thanks" or "greeting" when the message is only that (help first where it mixes them), else None."""
+    text = re.sub(r"[\W_]+", "", fold(message).lower())
+    kinds: set[str] = set()
+    position = 0
+    while position < len(text):
+        for kind, pattern in SMALL_TALK.items():
+            if match := pattern.match(text, position):
+                kinds.add(kind)
+                position = match.end()
+                break
+        else:
+            if not (filler := SMALL_TALK_FILLER.match(text, position)):
+                return None
+            position = filler.end()
+    return next((kind for kind in SMALL_TALK if kind in kinds), None)
+
+
 def plain_question(question: str) -> str:
     """The question itself: a greeting and a request around it taken off, colloquial question words in their
     standard form (`你好，请问三峡应急医院啥时候开工的` -> `三峡应急医院什么时候开工的`, `能告诉我协议投资总额吗` ->

@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.answer.question import MAX_QUESTIONS_PER_MESSAGE, has_words, split_questions
+from bot.answer.question import MAX_QUESTIONS_PER_MESSAGE, has_words, small_talk, split_questions
 from bot.telegram.format import (
     escape,
     format_answer,
@@ -28,7 +28,7 @@ from bot.telegram.format import (
     parse_more,
 )
 from bot.telegram.state import state_of
-from bot.telegram.texts import ADMIN_ONLY, BUTTON_GONE, EXPIRED, UNKNOWN_COMMAND
+from bot.telegram.texts import ADMIN_ONLY, BUTTON_GONE, EXPIRED, THANKS, UNKNOWN_COMMAND
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,14 @@ async def answer_question(
         return
     if len(question) > state.settings.max_question_chars:
         await reply(update, context, hint_too_long(len(question), state.settings.max_question_chars))
+        return
+    talk = small_talk(question)  # 你好 / 谢谢 / help: no document answers these; reply in kind, not "not found"
+    if talk == "thanks":
+        await reply(update, context, THANKS)
+        return
+    if talk is not None:
+        welcome = format_welcome(state.wenda.index, state.settings.example_questions, full=talk == "help")
+        await reply(update, context, welcome.text, welcome.keyboard)
         return
     user_id = update.effective_user.id if update.effective_user else update.effective_chat.id
     now = time.monotonic()

@@ -32,6 +32,7 @@ BUTTON_GONE = "这个按钮已失效，请重新提问"
 ADMIN_ONLY = "抱歉，这个命令只对管理员开放。"
 APOLOGY = "抱歉，处理这条消息时出了点问题，请稍后再试。"
 UNKNOWN_COMMAND = "没有这个命令。直接把问题发给我，或发送 /help 查看用法。"
+THANKS = "不客气！还有问题，直接发给我就行。"
 REINDEX_RUNNING = "索引正在重建中，请等它完成。"
 DOCS_PAGE_SIZE = 10  # documents per /docs page
 PENDING_SECONDS = 600  # how long an upload waiting for 「覆盖」 or a removal waiting for 「确认删除」 is kept

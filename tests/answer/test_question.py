@@ -16,6 +16,7 @@ from bot.answer.question import (
     YES_NO,
     analyse,
     plain_question,
+    small_talk,
     split_questions,
 )
 
@@ -173,3 +174,26 @@ def test_a_colloquial_question_gets_its_standard_type():
 )
 def test_a_message_asking_several_questions_is_split_into_them(message, questions):
     assert split_questions(message) == questions
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("你好！", "greeting"),
+        ("您好，机器人", "greeting"),
+        ("Hi there!", "greeting"),
+        ("谢谢你😀", "thanks"),
+        ("Thank you very much", "thanks"),
+        ("help", "help"),
+        ("你好，你能做什么？", "help"),  # help wins where a message mixes them
+        ("Who are you?", "help"),
+        ("你好，渝万高铁何时开工", None),  # a question behind a greeting is a question
+        ("history", None),  # not `hi` + something
+        ("you", None),
+        ("你", None),
+        ("help me find the investment", None),
+        ("渝万高铁", None),
+    ],
+)
+def test_small_talk_is_a_whole_message_of_greetings_thanks_or_help(message, kind):
+    assert small_talk(message) == kind

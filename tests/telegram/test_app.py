@@ -41,6 +41,7 @@ from bot.telegram import (
     build_application,
     webhook_options,
 )
+from bot.telegram.texts import THANKS
 from tests.conftest import corpus_copy, free_port, milvus_server
 from tests.telegram.fake_botapi import FakeBotAPI
 
@@ -171,6 +172,19 @@ async def test_start_sets_the_menu_describes_the_corpus_and_example_buttons_answ
         help_message = await ask(server, USER, "/help", contains="/reindex")
         assert "更多结果" in help_message["text"]
     assert server.errors == [] and server.unknown_methods == []
+
+
+@pytest.mark.asyncio
+async def test_greetings_thanks_and_help_get_a_reply_in_kind_not_a_search(server, settings, wenda):
+    async with running(bot_settings(settings, server), wenda):
+        greeting = await ask(server, USER, "你好！")
+        assert "资料库现有 1 篇文档" in greeting["text"] and "渝万高铁何时开工？" in buttons(greeting)
+        assert NOT_FOUND not in greeting["text"]
+        assert (await ask(server, USER, "谢谢"))["text"] == THANKS
+        assert "更多结果" in (await ask(server, USER, "你能做什么？"))["text"]  # the full help
+        # A greeting before a question is the question.
+        assert "11月9日" in (await ask(server, USER, "你好，渝万高铁何时开工"))["text"]
+    assert server.errors == []
 
 
 @pytest.mark.asyncio
