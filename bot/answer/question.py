@@ -199,7 +199,7 @@ SMALL_TALK = {
         r"|goodmorning|goodafternoon|goodevening"
     ),
 }
-SMALL_TALK_FILLER = re.compile(r"机器人|问答|bot|wenda|呀|啊|哦|喔|呢|吧|啦|了|你|您|there|again|so|very|much|a|lot|please")
+SMALL_TALK_FILLER = re.compile(r"机器人|问答|bot|wenda|吗|嘛|呀|啊|哦|喔|呢|吧|啦|了|你|您|there|again|so|very|much|a|lot|please")
 
 
 def small_talk(message: str) -> str | None:

@@ -187,7 +187,9 @@ def test_a_message_asking_several_questions_is_split_into_them(message, question
         ("help", "help"),
         ("你好，你能做什么？", "help"),  # help wins where a message mixes them
         ("Who are you?", "help"),
+        ("你好吗？", "greeting"),
         ("你好，渝万高铁何时开工", None),  # a question behind a greeting is a question
+        ("渝万高铁吗", None),
         ("history", None),  # not `hi` + something
         ("you", None),
         ("你", None),
