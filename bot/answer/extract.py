@@ -219,30 +219,48 @@ QUOTES = "“‘「『《〈"  # completed where the partner stands beside the s
 EDGE_PUNCTUATION = "，。、；：！？…,;:!?"
 
 
+def _unmatched(text: str, start: int, end: int) -> set[int]:
+    """Positions in `text[start:end]` of quotes and brackets whose partner is not in that stretch."""
+    opened: list[int] = []
+    alone = set()
+    for position in range(start, end):
+        char = text[position]
+        if char in BRACKETS:
+            opened.append(position)
+        elif char in CLOSING:
+            if opened and text[opened[-1]] == CLOSING[char]:
+                opened.pop()
+            else:
+                alone.add(position)
+    return alone | set(opened)
+
+
 def tidy_edges(text: str, start: int, end: int) -> tuple[int, int]:
     """`(start, end)` without the clause punctuation or spaces at its edges, and with a quote or bracket it opens
     or closes alone either given its partner, where a quote's stands right beside the span (`泰晤士報》` ->
     `《泰晤士報》`), or left out (`英菲尼迪），` -> `英菲尼迪`): a reader's span is cut by tokens, and an answer
     shown as `《日出` looks broken. Never empties the span."""
     was = (start, end)
-    while True:
+    for _ in range(2 * (end - start) + 4):  # each step moves an edge once; the bound only guards the loop
         before = (start, end)
-        while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION or text[start] in CLOSING):
+        while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION):
             start += 1
-        while end > start and (text[end - 1].isspace() or text[end - 1] in EDGE_PUNCTUATION or text[end - 1] in BRACKETS):
+        while end > start and (text[end - 1].isspace() or text[end - 1] in EDGE_PUNCTUATION):
             end -= 1
-        if start < end and (close := BRACKETS.get(text[start])) and text.count(close, start, end) < text.count(text[start], start, end):
-            if text[start] in QUOTES and end < len(text) and text[end] == close:
-                end += 1
-            else:
-                start += 1
-        if start < end and (open_ := CLOSING.get(text[end - 1])) and text.count(open_, start, end) < text.count(text[end - 1], start, end):
-            if open_ in QUOTES and start > 0 and text[start - 1] == open_:
-                start -= 1
-            else:
-                end -= 1
+        alone = sorted(_unmatched(text, start, end)) if start < end else []
+        openers = [position for position in alone if text[position] in BRACKETS]
+        closers = [position for position in alone if text[position] in CLOSING]
+        if openers and text[openers[-1]] in QUOTES and text[end : end + 1] == BRACKETS[text[openers[-1]]]:
+            end += 1  # `《日出` + `》`
+        elif closers and CLOSING[text[closers[0]]] in QUOTES and start > 0 and text[start - 1] == CLOSING[text[closers[0]]]:
+            start -= 1  # `“` + `疯狂科学家”`
+        elif alone and alone[0] == start:
+            start += 1
+        elif alone and alone[-1] == end - 1:
+            end -= 1
         if (start, end) == before:
-            return (start, end) if start < end else was
+            break
+    return (start, end) if start < end else was
 
 
 LEADING_YEAR_RE = re.compile(r"(?:公元前?)?\s*(?:\d{1,4}|[〇零一二三四五六七八九十]{2,4})\s*年")

@@ -172,6 +172,8 @@ def test_a_date_is_cut_to_its_year_for_a_question_asking_a_year(text, year):
         ("收购了《太阳报》。随后", "《太阳报》。", "《太阳报》"),  # clause punctuation at the edge goes
         ("，协议投资1153亿元，", "，协议投资1153亿元，", "协议投资1153亿元"),
         ("他说“好”与“坏”", "“好”与“坏”", "“好”与“坏”"),  # balanced: as it is
+        ("他说“好”与“坏”", "“好”与“坏", "“好”与“坏”"),  # the lone one is the last quote, not the first
+        ("他说“好”与“坏”", "好”与“坏”", "“好”与“坏”"),
         ("设立（含A）", "设立（含A）", "设立（含A）"),
         ("“", "“", "“"),  # nothing would be left: as it is
     ],
