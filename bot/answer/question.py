@@ -172,7 +172,8 @@ YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
 
 # Greetings and requests around a question (你好，请问…; 麻烦告诉我…; 你知道…吗): they ask nothing, and their words,
 # which no corpus has (告诉, 知道), would count against every passage as key words it lacks.
-GREETING_RE = re.compile(r"(?:你好|您好|哈[喽啰]|嗨|(?:hi|hello|hey)\b)[\s,，.。!！~～]*")
+GREETINGS, LATIN_GREETINGS = "你好|您好|哈[喽啰]|嗨", "hi|hello|hey"
+GREETING_RE = re.compile(rf"(?:{GREETINGS}|(?:{LATIN_GREETINGS})\b)[\s,，.。!！~～]*")
 REQUEST_RE = re.compile(
     r"(?:请问|请教|我?想(?:问问|问|知道|了解|打听)|问一下|打听一下"
     r"|(?:麻烦|请)?[你您]?(?:能不能|能否|可不可以|可以|能)?(?:告诉|帮)我(?:查查|查|找找|找|看看|看)?"
@@ -195,7 +196,7 @@ SMALL_TALK = {
     ),
     "thanks": re.compile(r"谢谢|多谢|感谢|谢了|谢啦|辛苦了|thankyou|thanks|thank|thx|ty"),
     "greeting": re.compile(
-        r"你好|您好|哈[喽啰]|嗨|在吗|在不在|早上好|早安|上午好|中午好|下午好|晚上好|大家好|hello|hiya|hi|hey|yo"
+        rf"{GREETINGS}|在吗|在不在|早上好|早安|上午好|中午好|下午好|晚上好|大家好|hiya|{LATIN_GREETINGS}|yo"
         r"|goodmorning|goodafternoon|goodevening"
     ),
 }
