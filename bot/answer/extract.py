@@ -327,6 +327,13 @@ def _names(folded: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(names)
 
 
+def other_unit(info: QuestionInfo, text: str) -> bool:
+    """Whether `text` holds a number with a unit, and none with the unit a quantity question asks for (`43个`
+    for 多少钱)."""
+    folded = fold(text)
+    return any(ok for _, _, ok in _quantity_spans(folded, None)) and not any(ok for _, _, ok in _quantity_spans(folded, info.unit))
+
+
 def typed_candidates(info: QuestionInfo, folded: str) -> list[tuple[int, int]]:
     """Where folded text holds a date or time (a time question) or a number with the asked unit (a quantity
     question): `(start, end)` of each; nothing for other questions."""

@@ -16,6 +16,7 @@ from bot.answer.cache import AnswerCache
 from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
 from bot.answer.extract import (
     enumeration_spans,
+    other_unit,
     requires_span,
     tidy_edges,
     typed_candidates,
@@ -216,7 +217,12 @@ class Wenda:
             asked = f"{question}{'是什麼？' if is_traditional(question) else '是什么？'}"
         if self.settings.reader_question_terms and not info.chinese and words:
             asked = f"{question} {' '.join(words)}"
-        spans = self.reader.read(asked, texts, top=READER_CANDIDATES)
+        # A quantity question's numbers of the asked unit are scored by the reader too, however low it ranks them:
+        # a span carrying another unit (`43个` for 签约多少钱) gives way to the best of them in its sentence (below).
+        also = None
+        if info.kind == QUANTITY and info.unit:
+            also = {number: typed_candidates(info, fold(text)) for number, text in enumerate(texts)}
+        spans = self.reader.read(asked, texts, top=READER_CANDIDATES, also=also)
         if not spans:  # windows without a character to answer with
             return Reading(best.passage.text.strip(), best.passage.text.strip(), best, float("-inf"), 0.0)
         # Each candidate span's sentence, and how well it matches the question's words (see `relevance`).
@@ -235,6 +241,13 @@ class Wenda:
         if typed is not None:
             scores = scores + self.settings.reader_type_weight * np.array([bounds is not None for bounds in typed])
         chosen = int(np.argmax(scores))
+        if (
+            also is not None and typed is not None and typed[chosen] is None
+            and other_unit(info, texts[spans[chosen].text][spans[chosen].start : spans[chosen].end])
+        ):
+            alternatives = [i for i in range(len(spans)) if typed[i] is not None and holding[i] == holding[chosen]]
+            if alternatives:
+                chosen = max(alternatives, key=lambda i: scores[i])
         span = spans[chosen]
         hit, text = windows[span.text], texts[span.text]
         start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)

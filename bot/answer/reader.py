@@ -140,6 +140,21 @@ def best_spans(logits: np.ndarray, offsets: Sequence[tuple[int, int] | None], to
     ]
 
 
+def stretch_spans(
+    logits: np.ndarray, offsets: Sequence[tuple[int, int] | None], stretches: Sequence[tuple[int, int]], max_tokens: int
+) -> list[tuple[int, int, float]]:
+    """(first token, last token, score) of each character stretch that lies whole in this piece: the first and
+    last window tokens that overlap it, at most `max_tokens` apart."""
+    covering = [(i, offset) for i, offset in enumerate(offsets) if offset is not None and offset[1] > offset[0]]
+    scored = []
+    for start, end in stretches:
+        inside = [i for i, (a, b) in covering if a < end and b > start]
+        if not inside or covering[0][1][0] > start or covering[-1][1][1] < end or inside[-1] - inside[0] >= max_tokens:
+            continue
+        scored.append((inside[0], inside[-1], float(logits[inside[0], 0] + logits[inside[-1], 1])))
+    return scored
+
+
 def build_network(
     model: E5File,
     layers: int,
@@ -282,8 +297,12 @@ class Reader:
                 logits[i] = batch[row, : len(pieces[i].ids)]
         return logits
 
-    def read(self, question: str, texts: Sequence[str], top: int = 5) -> list[Span]:
-        """The best spans over all the texts (at most `top` from each piece), best first, read in one batch."""
+    def read(
+        self, question: str, texts: Sequence[str], top: int = 5, also: dict[int, list[tuple[int, int]]] | None = None
+    ) -> list[Span]:
+        """The best spans over all the texts (at most `top` from each piece), best first, read in one batch; and
+        the score of each stretch `also` names (text number -> character bounds), however low, cut to the
+        tokens that cover it."""
         if not texts:
             return []
         question_ids = self.tokenizer.ids(fold(question))
@@ -292,7 +311,9 @@ class Reader:
         spans: dict[tuple[int, int, int], Span] = {}
         for piece, piece_logits in zip(pieces, logits):
             null = float(piece_logits[0, 0] + piece_logits[0, 1])
-            for first, last, score in best_spans(piece_logits, piece.offsets, top, self.max_answer_tokens):
+            found = best_spans(piece_logits, piece.offsets, top, self.max_answer_tokens)
+            found += stretch_spans(piece_logits, piece.offsets, (also or {}).get(piece.text, []), self.max_answer_tokens)
+            for first, last, score in found:
                 start, end = piece.offsets[first][0], piece.offsets[last][1]
                 key = (piece.text, start, end)
                 if key not in spans or spans[key].score < score:  # overlapping pieces read it twice

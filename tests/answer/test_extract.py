@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract, tidy_edges, whole_list, year_only
+from bot.answer.extract import extract, other_unit, tidy_edges, whole_list, year_only
 from bot.answer.question import analyse, content_words
 
 
@@ -181,3 +181,11 @@ def test_a_date_is_cut_to_its_year_for_a_question_asking_a_year(text, year):
 def test_an_answer_has_no_lone_quote_or_clause_punctuation_at_its_edges(text, span, shown):
     start = text.index(span)
     assert text[slice(*tidy_edges(text, start, start + len(span)))] == shown
+
+
+def test_a_number_of_another_unit_than_the_one_asked_is_told_apart():
+    money = analyse("签约多少钱")
+    assert other_unit(money, "43个") and other_unit(money, "签约项目43个")
+    assert not other_unit(money, "1153亿元") and not other_unit(money, "43个，协议投资1153亿元")
+    assert not other_unit(money, "43")  # a bare number carries no unit to disagree
+    assert not other_unit(money, "万达开三地")

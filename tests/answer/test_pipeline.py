@@ -68,6 +68,13 @@ def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
     assert answer.answer == "异地灾备中心、资金结算中心、智能呼叫中心"
 
 
+def test_a_sum_asked_is_not_answered_with_a_count_beside_it(wenda):
+    # 签约项目43个，协议投资1153亿元: the reader alone marks the count (43个) for 签约多少钱.
+    answer = wenda.answer("川渝国企万州行签约多少钱")
+    assert answer.found and answer.answer == "1153亿元"
+    assert wenda.answer("川渝国企万州行签约了多少个项目？").answer == "43个"  # the count, where it is asked
+
+
 def test_a_question_of_marks_or_emoji_alone_is_not_searched(wenda):
     for question in ("？？？", "😀", "…… ！"):
         answer = wenda.answer(question)
