@@ -184,6 +184,9 @@ INDIRECT_RE = re.compile(r"告诉|帮|知道|晓得")  # 能告诉我…吗 asks
 COLLOQUIAL = [("啥时候", "什么时候"), ("啥时", "什么时候"), ("多会儿", "什么时候"), ("几时", "何时"), ("咋样", "怎么样"),
               ("咋", "怎么"), ("啥", "什么")]
 COLLOQUIAL_RE = re.compile("|".join(map(re.escape, (said for said, _ in COLLOQUIAL))))
+# 几号 asking a day (`渝万高铁几号开工`, read by the reader as "what number": not found), not a numbered thing
+# (几号线, 几号楼) nor the day of a month already asked (几月几号 reads well as it is).
+DAY_NUMBER_RE = re.compile(r"(?<![月第])几号(?![线楼门车口位院房馆台站厅床球码桌厢座机窗])")
 
 
 # A message that is only a greeting, thanks, or a question about the bot itself (你好！; 谢谢; help; 你能做什么):
@@ -239,6 +242,7 @@ def plain_question(question: str) -> str:
                 dropped.append((request.end() + particle.start(), request.end() + particle.end()))
         start = request.end()
     replaced = [(match.start(), match.end(), dict(COLLOQUIAL)[match.group()]) for match in COLLOQUIAL_RE.finditer(folded, start)]
+    replaced += [(match.start(), match.end(), "哪天") for match in DAY_NUMBER_RE.finditer(folded, start)]
     edits = sorted([(a, b, "") for a, b in dropped] + replaced)
     traditional = is_traditional(question)
     plain, kept = [], start

@@ -60,6 +60,7 @@ def test_greetings_requests_and_colloquial_question_words_do_not_get_in_the_way(
     assert answer.found and "1153亿元" in answer.answer
     assert answer.question == "能告诉我川渝国企万州行协议投资总额吗" and answer.read_as is None
     assert not wenda.answer("你好，请问万州明天天气怎么样").found
+    assert wenda.answer("渝万高铁几号开工").answer == "11月9日"  # the reader alone reads 几号 as "what number"
 
 
 def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):

@@ -133,6 +133,9 @@ def test_questions_asking_a_year():
         # Colloquial question words in their standard form, in the question's script.
         ("请问三峡应急医院啥时候开工建设的", "三峡应急医院什么时候开工建设的"),
         ("万达开国土空间规划协同合作框架协议是几时签的", "万达开国土空间规划协同合作框架协议是何时签的"),
+        ("渝万高铁是几号开工的", "渝万高铁是哪天开工的"),  # 几号 asking a day
+        ("坐几号线去万州北站", "坐几号线去万州北站"),  # a numbered thing, not a day
+        ("渝万高铁几月几号开工", "渝万高铁几月几号开工"),  # reads well as it is
         ("长江干流万州段水质咋样", "长江干流万州段水质怎么样"),
         ("請問渝萬高鐵啥時候開工", "渝萬高鐵什麼時候開工"),
         # Nothing to take off, or nothing left without it.
