@@ -219,6 +219,18 @@ QUOTES = "“‘「『《〈"  # completed where the partner stands beside the s
 EDGE_PUNCTUATION = "，。、；：！？…,;:!?"
 
 
+def whole_quantities(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` widened so that neither edge cuts a number with its unit (`保持Ⅱ` of `保持Ⅱ类` -> `保持Ⅱ类`,
+    `53亿元` of `1153亿元` -> `1153亿元`): a reader's span ends where a token does, not where a quantity does."""
+    folded = fold(text)
+    for match in QUANTITY_RE.finditer(folded, max(0, start - 20), min(len(folded), end + 20)):
+        if match.start() < start < match.end() and match.end() <= end:
+            start = match.start()
+        if match.start() < end < match.end() and start <= match.start():
+            end = match.end()
+    return start, end
+
+
 def _unmatched(text: str, start: int, end: int) -> set[int]:
     """Positions in `text[start:end]` of quotes and brackets whose partner is not in that stretch."""
     opened: list[int] = []

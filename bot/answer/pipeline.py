@@ -21,6 +21,7 @@ from bot.answer.extract import (
     tidy_edges,
     typed_candidates,
     whole_list,
+    whole_quantities,
     year_only,
 )
 from bot.answer.question import (
@@ -255,7 +256,7 @@ class Wenda:
             start, end = whole_list(text, start, end)
         if info.year:
             start, end = year_only(text, start, end)
-        start, end = tidy_edges(text, start, end)
+        start, end = tidy_edges(text, *whole_quantities(text, start, end))
         covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]
         sentence = text[covering[0][0] : covering[-1][1]] if covering else text[start:end]
         return Reading(

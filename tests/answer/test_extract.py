@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract, other_unit, tidy_edges, whole_list, year_only
+from bot.answer.extract import extract, other_unit, tidy_edges, whole_list, whole_quantities, year_only
 from bot.answer.question import analyse, content_words
 
 
@@ -189,3 +189,18 @@ def test_a_number_of_another_unit_than_the_one_asked_is_told_apart():
     assert not other_unit(money, "1153亿元") and not other_unit(money, "43个，协议投资1153亿元")
     assert not other_unit(money, "43")  # a bare number carries no unit to disagree
     assert not other_unit(money, "万达开三地")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "shown"),
+    [
+        ("长江干流万州段水质保持Ⅱ类，全区", "保持Ⅱ", "保持Ⅱ类"),
+        ("协议投资1153亿元，涉及", "53亿元", "1153亿元"),
+        ("推动年出栏150万头生态猪", "150", "150万头"),  # 150 is not 150万头
+        ("覆盖率分别达53.5%、68%", "53.5%", "53.5%"),  # whole already: as it is
+        ("11月9日，渝万高铁正式开工", "渝万高铁", "渝万高铁"),
+    ],
+)
+def test_an_answer_does_not_cut_a_number_from_its_unit(text, span, shown):
+    start = text.index(span)
+    assert text[slice(*whole_quantities(text, start, start + len(span)))] == shown
