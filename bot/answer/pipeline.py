@@ -18,6 +18,7 @@ from bot.answer.extract import (
     enumeration_spans,
     other_unit,
     requires_span,
+    respective,
     tidy_edges,
     typed_candidates,
     whole_list,
@@ -256,6 +257,7 @@ class Wenda:
             start, end = whole_list(text, start, end)
         if info.year:
             start, end = year_only(text, start, end)
+        start, end = respective(text, start, end, question)
         start, end = tidy_edges(text, *whole_quantities(text, start, end))
         covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]
         sentence = text[covering[0][0] : covering[-1][1]] if covering else text[start:end]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract, other_unit, tidy_edges, whole_list, whole_quantities, year_only
+from bot.answer.extract import extract, other_unit, respective, tidy_edges, whole_list, whole_quantities, year_only
 from bot.answer.question import analyse, content_words
 
 
@@ -204,3 +204,28 @@ def test_a_number_of_another_unit_than_the_one_asked_is_told_apart():
 def test_an_answer_does_not_cut_a_number_from_its_unit(text, span, shown):
     start = text.index(span)
     assert text[slice(*whole_quantities(text, start, start + len(span)))] == shown
+
+
+COVER = "长江干流万州段水质保持Ⅱ类，全区森林覆盖率和长江两岸森林覆盖率分别达53.5%、68%，建成50余公里消落带生态绿廊"
+
+
+@pytest.mark.parametrize(
+    ("span", "question", "shown"),
+    [
+        ("53.5%", "长江两岸森林覆盖率是多少", "68%"),  # the second thing named: the second figure
+        ("68%", "全区森林覆盖率是多少？", "53.5%"),
+        ("53.5%", "全区森林覆盖率是多少", "53.5%"),  # already the named one's
+        ("68%", "森林覆盖率是多少", "68%"),  # names neither alone: as the reader marked it
+        ("53.5%", "万州森林覆盖率多少", "53.5%"),
+        ("50余公里", "长江两岸森林覆盖率是多少", "50余公里"),  # not one of the figures
+    ],
+)
+def test_a_figure_of_a_respectively_sentence_is_the_named_things(span, question, shown):
+    start = COVER.index(span)
+    assert COVER[slice(*respective(COVER, start, start + len(span), question))] == shown
+
+
+def test_respectively_needs_as_many_figures_as_things():
+    text = "尽管爱迪生和特斯拉分别在1915年和1937年收到了38份潜在标书中的一份"  # three figures, two names
+    start = text.index("1915年")
+    assert respective(text, start, start + 5, "特斯拉在哪一年收到标书") == (start, start + 5)

@@ -69,6 +69,12 @@ def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
     assert answer.answer == "异地灾备中心、资金结算中心、智能呼叫中心"
 
 
+def test_a_figure_given_respectively_is_the_one_of_the_thing_asked(wenda):
+    # 全区森林覆盖率和长江两岸森林覆盖率分别达53.5%、68%: the reader alone marks 53.5% for both.
+    assert wenda.answer("长江两岸森林覆盖率是多少").answer == "68%"
+    assert wenda.answer("全区森林覆盖率是多少").answer == "53.5%"
+
+
 def test_a_sum_asked_is_not_answered_with_a_count_beside_it(wenda):
     # 签约项目43个，协议投资1153亿元: the reader alone marks the count (43个) for 签约多少钱.
     answer = wenda.answer("川渝国企万州行签约多少钱")
