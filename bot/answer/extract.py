@@ -307,6 +307,32 @@ def tidy_edges(text: str, start: int, end: int) -> tuple[int, int]:
     return (start, end) if start < end else was
 
 
+# 哪些公司, 哪几家企业, 哪两个单位: the organisations are what is asked (not 哪些功能性总部 of 金融机构).
+ORGANISATION_ASKED_RE = re.compile(
+    r"哪(?:些|几|[两三四五六七八九十])(?:家|个|所|间)?[^，。？?、]{0,4}?"
+    r"(?:公司|企业|国企|央企|单位|集团|机构|银行|部门|政府|机关|组织|学校|大学|医院|协会)"
+)
+
+
+def whole_organisations(text: str, start: int, end: int, question: str) -> tuple[int, int]:
+    """`(start, end)` widened to the run of organisation names it lies in (`重庆万商实业集团物流有限公司` of
+    `四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司` -> all three), or as it
+    is: the answer to a question asking which organisations (哪些公司, 哪几家企业), whose names hold 、 and （集团） that
+    cut an enumeration wrongly. The span's own start stands where it lies in the run's first name (whose
+    start the pattern guesses); a preposition before it (由…) goes."""
+    if not ORGANISATION_ASKED_RE.search(fold(question)):  # 哪些功能性总部 asks no organisations: 总部 is no name's end
+        return start, end
+    folded = fold(text)
+    for first, last in _organisation_spans(folded, fold(question)):
+        if first <= start < last or first < end <= last:
+            head = ORGANISATION_RE.match(folded, first)
+            start, end = (start if head and first <= start < head.end() else first), last
+            break
+    while end - start > 1 and folded[start] in "由与和及在被对向从经把将":  # 由四川省国资委 -> 四川省国资委
+        start += 1
+    return start, end
+
+
 LEADING_YEAR_RE = re.compile(r"(?:公元前?)?\s*(?:\d{1,4}|[〇零一二三四五六七八九十]{2,4})\s*年")
 
 

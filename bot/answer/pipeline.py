@@ -22,10 +22,12 @@ from bot.answer.extract import (
     tidy_edges,
     typed_candidates,
     whole_list,
+    whole_organisations,
     whole_quantities,
     year_only,
 )
 from bot.answer.question import (
+    ENTITY,
     LIST,
     OTHER,
     QUANTITY,
@@ -255,6 +257,8 @@ class Wenda:
         start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)
         if info.several:
             start, end = whole_list(text, start, end)
+            if info.kind == ENTITY:
+                start, end = whole_organisations(text, start, end, question)
         if info.year:
             start, end = year_only(text, start, end)
         start, end = respective(text, start, end, question)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer.extract import extract, other_unit, respective, tidy_edges, whole_list, whole_quantities, year_only
+from bot.answer.extract import (
+    extract,
+    other_unit,
+    respective,
+    tidy_edges,
+    whole_list,
+    whole_organisations,
+    whole_quantities,
+    year_only,
+)
 from bot.answer.question import analyse, content_words
 
 
@@ -229,3 +238,18 @@ def test_respectively_needs_as_many_figures_as_things():
     text = "尽管爱迪生和特斯拉分别在1915年和1937年收到了38份潜在标书中的一份"  # three figures, two names
     start = text.index("1915年")
     assert respective(text, start, start + 5, "特斯拉在哪一年收到标书") == (start, start + 5)
+
+
+def test_a_question_asking_which_organisations_gets_all_the_names_in_the_run():
+    text = "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司共同投资合作共建的重庆三峡物流集团有限公司揭牌。"
+    start = text.index("万商实业")
+    shown = text[slice(*whole_organisations(text, start, start + 12, "重庆三峡物流集团由哪些公司共同投资"))]
+    assert shown == "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司"
+    # A preposition before the first name goes; the span's part past the names (共同主办的…) too.
+    text = "由四川省国资委、重庆市国资委、万州区人民政府共同主办的川东北地区一体化发展活动走进万州。"
+    start = text.index("重庆市")
+    end = text.index("一体化")
+    assert text[slice(*whole_organisations(text, start, end, "哪些单位主办了活动"))] == "四川省国资委、重庆市国资委、万州区人民政府"
+    # Outside any run of names: as it is.
+    start = text.index("走进")
+    assert whole_organisations(text, start, start + 2, "哪些单位主办了活动") == (start, start + 2)

@@ -67,6 +67,9 @@ def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
     # The reader alone marks the first of the three (`异地灾备中心`); the question asks 哪些.
     answer = wenda.answer("引入金融机构布局了哪些功能性总部？")
     assert answer.answer == "异地灾备中心、资金结算中心、智能呼叫中心"
+    # Organisations, whose names hold （集团） and are joined by 与 as well as 、: the reader marks one of three.
+    answer = wenda.answer("重庆三峡物流集团由哪些公司共同投资")
+    assert answer.answer == "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司"
 
 
 def test_a_figure_given_respectively_is_the_one_of_the_thing_asked(wenda):
@@ -110,7 +113,9 @@ def test_a_figure_of_another_kind_does_not_answer_a_quantity_question(wenda):
 
 def test_answerable_seed_questions_are_found_with_their_answer(wenda, seed_questions):
     answerable = [q for q in seed_questions if q.answerable]
-    wrong = [q.question for q in answerable if wenda.answer(q.question).answer not in q.answers]
+    # As `wenda eval` counts an answer correct: it holds a gold answer. v16 (由哪些企业共建) is answered with the
+    # three companies the sentence names; its gold names the first.
+    wrong = [q.question for q in answerable if not any(gold in (wenda.answer(q.question).answer or "") for gold in q.answers)]
     assert len(answerable) == 19 and wrong == []
 
 
