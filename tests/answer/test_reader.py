@@ -89,6 +89,18 @@ def test_the_shipped_reader_reads_the_date_out_of_the_sentence():
     assert (traditional.start, traditional.end) == (0, 5)
 
 
+def test_the_reader_also_scores_the_stretches_it_is_given_however_low():
+    reader = load_reader()
+    text = "央属国企与万达开三地签约项目43个，协议投资1153亿元，涉及多个领域。"
+    start = text.index("1153亿元")
+    plain = reader.read("川渝国企万州行签约多少钱", [text], top=3)
+    assert all(text[span.start : span.end] != "1153亿元" for span in plain)  # not among its best three
+    spans = reader.read("川渝国企万州行签约多少钱", [text], top=3, also={0: [(start, start + 7)]})
+    scored = [span for span in spans if (span.start, span.end) == (start, start + 7)]
+    assert len(scored) == 1 and scored[0].score < spans[0].score
+    assert {(span.start, span.end) for span in plain} <= {(span.start, span.end) for span in spans}
+
+
 # -- training, on a tiny data set ------------------------------------------------------------------
 
 PARAGRAPHS = [
