@@ -320,10 +320,11 @@ def whole_organisations(text: str, start: int, end: int, question: str) -> tuple
     is: the answer to a question asking which organisations (哪些公司, 哪几家企业), whose names hold 、 and （集团） that
     cut an enumeration wrongly. The span's own start stands where it lies in the run's first name (whose
     start the pattern guesses); a preposition before it (由…) goes."""
-    if not ORGANISATION_ASKED_RE.search(fold(question)):  # 哪些功能性总部 asks no organisations: 总部 is no name's end
+    asked = fold(question)
+    if not ORGANISATION_ASKED_RE.search(asked):  # 哪些功能性总部 asks no organisations: 总部 is no name's end
         return start, end
     folded = fold(text)
-    for first, last in _organisation_spans(folded, fold(question)):
+    for first, last in _organisation_spans(folded, asked):
         if first <= start < last or first < end <= last:
             head = ORGANISATION_RE.match(folded, first)
             start, end = (start if head and first <= start < head.end() else first), last

@@ -223,9 +223,8 @@ class Wenda:
             asked = f"{question} {' '.join(words)}"
         # A quantity question's numbers of the asked unit are scored by the reader too, however low it ranks them:
         # a span carrying another unit (`43个` for 签约多少钱) gives way to the best of them in its sentence (below).
-        also = None
-        if info.kind == QUANTITY and info.unit:
-            also = {number: typed_candidates(info, fold(text)) for number, text in enumerate(texts)}
+        stretches = typed_stretches(info, texts)
+        also = stretches if info.kind == QUANTITY and info.unit else None
         spans = self.reader.read(asked, texts, top=READER_CANDIDATES, also=also)
         if not spans:  # windows without a character to answer with
             return Reading(best.passage.text.strip(), best.passage.text.strip(), best, float("-inf"), 0.0)
@@ -241,7 +240,7 @@ class Wenda:
             matched, shares = relevance(self.index, words, best.passage.title, [units[key] for key in keys])
             match, held = dict(zip(keys, matched)), dict(zip(keys, shares))
             scores = scores + self.settings.reader_lexical_weight * np.array([match.get(key, 0.0) for key in holding])
-        typed = typed_bounds(info, texts, spans)
+        typed = typed_bounds(stretches, spans)
         if typed is not None:
             scores = scores + self.settings.reader_type_weight * np.array([bounds is not None for bounds in typed])
         chosen = int(np.argmax(scores))
@@ -390,15 +389,20 @@ def unsearchable(question: str, max_chars: int) -> str | None:
     return None
 
 
-def typed_bounds(info: QuestionInfo, texts: list[str], spans: list[ReaderSpan]) -> list[tuple[int, int] | None] | None:
-    """For a time, quantity or list question, each span's date, number of the asked unit or enumeration (A、B、C):
-    the typed stretch of its text that overlaps at least half of the longer of the two (`Ⅱ` has `Ⅱ类`;
-    `2月，三峡应急医院在万州` is more than its `2月`), or None; for other questions None."""
+def typed_stretches(info: QuestionInfo, texts: list[str]) -> dict[int, list[tuple[int, int]]] | None:
+    """For a time, quantity or list question, where each text (by number) holds a date, a number of the asked
+    unit or an enumeration (A、B、C); for other questions None."""
     if info.kind in (TIME, QUANTITY):
-        found = {number: typed_candidates(info, fold(text)) for number, text in enumerate(texts)}
-    elif info.kind == LIST:
-        found = {number: enumeration_spans(text) for number, text in enumerate(texts)}
-    else:
+        return {number: typed_candidates(info, fold(text)) for number, text in enumerate(texts)}
+    if info.kind == LIST:
+        return {number: enumeration_spans(text) for number, text in enumerate(texts)}
+    return None
+
+
+def typed_bounds(found: dict[int, list[tuple[int, int]]] | None, spans: list[ReaderSpan]) -> list[tuple[int, int] | None] | None:
+    """Each span's typed stretch (`typed_stretches`): the one that overlaps at least half of the longer of the
+    two (`Ⅱ` has `Ⅱ类`; `2月，三峡应急医院在万州` is more than its `2月`), or None; None for other questions."""
+    if found is None:
         return None
     typed: list[tuple[int, int] | None] = []
     for span in spans:
