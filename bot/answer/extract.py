@@ -319,7 +319,7 @@ def whole_organisations(text: str, start: int, end: int, question: str) -> tuple
     `四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司` -> all three), or as it
     is: the answer to a question asking which organisations (哪些公司, 哪几家企业), whose names hold 、 and （集团） that
     cut an enumeration wrongly. The span's own start stands where it lies in the run's first name (whose
-    start the pattern guesses); a preposition before it (由…) goes."""
+    start the pattern guesses); a preposition the guessed start takes in (由…) goes. A span in no run is as it was."""
     asked = fold(question)
     if not ORGANISATION_ASKED_RE.search(asked):  # 哪些功能性总部 asks no organisations: 总部 is no name's end
         return start, end
@@ -327,10 +327,12 @@ def whole_organisations(text: str, start: int, end: int, question: str) -> tuple
     for first, last in _organisation_spans(folded, asked):
         if first <= start < last or first < end <= last:
             head = ORGANISATION_RE.match(folded, first)
-            start, end = (start if head and first <= start < head.end() else first), last
+            if head and first <= start < head.end():
+                return start, last  # the reader's start within the first name stands
+            start, end = first, last
+            while end - start > 1 and folded[start] in "由与和及在被对向从经把将":  # 由四川省国资委 -> 四川省国资委
+                start += 1
             break
-    while end - start > 1 and folded[start] in "由与和及在被对向从经把将":  # 由四川省国资委 -> 四川省国资委
-        start += 1
     return start, end
 
 

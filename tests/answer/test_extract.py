@@ -253,3 +253,6 @@ def test_a_question_asking_which_organisations_gets_all_the_names_in_the_run():
     # Outside any run of names: as it is.
     start = text.index("走进")
     assert whole_organisations(text, start, start + 2, "哪些单位主办了活动") == (start, start + 2)
+    # ... even where it opens with a character that could be a preposition (和平 is a name, not 和 + 平).
+    text = "和平村、幸福村获评示范村。"
+    assert whole_organisations(text, 0, 7, "哪些单位获评示范村") == (0, 7)
