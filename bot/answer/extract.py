@@ -327,8 +327,8 @@ def whole_organisations(text: str, start: int, end: int, question: str) -> tuple
     for first, last in _organisation_spans(folded, asked):
         if first <= start < last or first < end <= last:
             head = ORGANISATION_RE.match(folded, first)
-            if head and first <= start < head.end():
-                return start, last  # the reader's start within the first name stands
+            if head and first < start < head.end():
+                return start, last  # a start within the first name (not at its guessed start) stands
             start, end = first, last
             while end - start > 1 and folded[start] in "由与和及在被对向从经把将":  # 由四川省国资委 -> 四川省国资委
                 start += 1

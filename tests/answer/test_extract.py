@@ -250,6 +250,9 @@ def test_a_question_asking_which_organisations_gets_all_the_names_in_the_run():
     start = text.index("重庆市")
     end = text.index("一体化")
     assert text[slice(*whole_organisations(text, start, end, "哪些单位主办了活动"))] == "四川省国资委、重庆市国资委、万州区人民政府"
+    # A span opening with the preposition itself (the enumeration's start, 由…) loses it as well.
+    start = text.index("由")
+    assert text[slice(*whole_organisations(text, start, start + 9, "哪些单位主办了活动"))] == "四川省国资委、重庆市国资委、万州区人民政府"
     # Outside any run of names: as it is.
     start = text.index("走进")
     assert whole_organisations(text, start, start + 2, "哪些单位主办了活动") == (start, start + 2)
