@@ -60,6 +60,8 @@ UNIT_HINTS = [
     (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
     (re.compile(r"出栏|生猪"), r"头"),
 ]
+# Households are counted in 户, and the thing counted says so (多少贫困户, 几农户 -> 24户; 几家农户 names its counter, 家), before any hint (分红 is no 元 here).
+HOUSEHOLDS_RE = re.compile(r"(?:多少|几)[^，。？?、\s]{0,3}?户")
 # Words for what a quantity measures, when the question names it only by 多高/多长/多大.
 ATTRIBUTE_WORDS = {"多高": "高", "多长": "长", "多远": "距离", "多大": "面积", "多深": "深", "多重": "重", "多宽": "宽"}
 
@@ -133,6 +135,8 @@ def implied_unit(folded: str) -> str | None:
         spellings = sorted(next((group for group in UNIT_SPELLINGS if unit in group), {unit}), key=len, reverse=True)
         # A Latin unit stands alone: `m` is not the end of `km`.
         return "|".join(rf"(?<![a-z]){re.escape(s)}\b" if s.isascii() else re.escape(s) for s in spellings)
+    if HOUSEHOLDS_RE.search(folded):
+        return "户"
     for pattern, unit in UNIT_HINTS:
         if pattern.search(folded):
             return unit

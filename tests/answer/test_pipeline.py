@@ -85,6 +85,8 @@ def test_a_sum_asked_is_not_answered_with_a_count_beside_it(wenda):
     assert wenda.answer("川渝国企万州行签约了多少个项目？").answer == "43个"  # the count, where it is asked
     # The reader is surer of `万达开三地签约项目43个` than of the `43个` the type prior picks from it: still found.
     assert wenda.answer("川渝国企万州行签了几个项目").answer == "43个"
+    # 为6个村居和24户贫困户兑现了首次分红金24.6万元: households are counted in 户, not in 元.
+    assert wenda.answer("牧润养殖场给多少贫困户分了红").answer == "24户"
 
 
 def test_a_question_of_marks_or_emoji_alone_is_not_searched(wenda):

@@ -60,6 +60,9 @@ def test_explicit_units_and_what_is_measured():
     assert re.search(analyse("锦地罗的全长是多少厘米？").unit, "2cm（0.79英尺）")
     assert analyse("林永康有几个孩子？").unit == "个"  # extract falls back to the specific classifiers
     assert analyse("A-135共有几处发射基地？").unit == "处"
+    # Households: the thing counted ends in 户, whatever else the question names (分红 asks no money here).
+    assert analyse("牧润养殖场给多少贫困户分红？").unit == "户"
+    assert analyse("全村有多少农户？").unit == "户" and analyse("多少户？").unit == "户"
     tall = analyse("纽西兰鸡毛松有多高？")
     assert tall.attribute == "高" and re.search(tall.unit, "55米") and tall.content == "纽西兰鸡毛松"
 
