@@ -32,6 +32,7 @@ from bot.answer.question import (
     OTHER,
     QUANTITY,
     TIME,
+    YES_NO,
     QuestionInfo,
     analyse,
     content_words,
@@ -352,9 +353,10 @@ class Wenda:
             sentence, span, source_hit, sentence_cover = choose_sentence(self.index, self.embedder, info, words, hits)
             short = span.text if span is not None else sentence
             judged = {"sentence_coverage": sentence_cover, "typed_span": span is not None, "requires_span": requires_span(info)}
-        if info.keywords and info.kind == OTHER:
+        if (info.keywords and info.kind == OTHER) or info.kind == YES_NO:
             # Keywords ask for no particular fact (`渝万高铁`): the answer is the sentence the reader points to,
-            # not a stretch of it picked as if a question had asked for it (`万州到重庆主城的车程`).
+            # not a stretch of it picked as if a question had asked for it (`万州到重庆主城的车程`). Nor does a yes-or-no
+            # question (`新田港建成了吗`), which no span answers: the sentence saying so (…新田港的建成运营…) does.
             short = sentence
         read = time.perf_counter()
         evidence = Evidence(info.kind, info.chinese, best.dense, cover, reader_ms=1000 * (read - searched), **judged)

@@ -191,6 +191,9 @@ COLLOQUIAL_RE = re.compile("|".join(map(re.escape, (said for said, _ in COLLOQUI
 # 几号 asking a day (`渝万高铁几号开工`, read by the reader as "what number": not found), not a numbered thing
 # (几号线, 几号楼) nor the day of a month already asked (几月几号 reads well as it is).
 DAY_NUMBER_RE = re.compile(r"(?<![月第])几号(?![线楼门车口位院房馆台站厅床球码桌厢座机窗])")
+# 了没 / 了没有 closing a question asks yes or no, as 了吗 does (`新田港建好了没`): the reader and the question types
+# know 吗, and 没 left in the question reads as a word to look for.
+NOT_YET_RE = re.compile(r"(?<=了)没有?(?=[?？]?\s*$)")
 
 
 # A message that is only a greeting, thanks, or a question about the bot itself (你好！; 谢谢; help; 你能做什么):
@@ -231,7 +234,7 @@ def small_talk(message: str) -> str | None:
 def plain_question(question: str) -> str:
     """The question itself: a greeting and a request around it taken off, colloquial question words in their
     standard form (`你好，请问三峡应急医院啥时候开工的` -> `三峡应急医院什么时候开工的`, `能告诉我协议投资总额吗` ->
-    `协议投资总额`), in the question's own script. A question that is nothing else stays as asked."""
+    `协议投资总额`, `新田港建好了没` -> `新田港建好了吗`), in the question's own script. A question that is nothing else stays as asked."""
     folded = fold(question)
     if len(folded) != len(question):  # folding changed the length: nothing lines up to cut by
         return question
@@ -247,6 +250,7 @@ def plain_question(question: str) -> str:
         start = request.end()
     replaced = [(match.start(), match.end(), dict(COLLOQUIAL)[match.group()]) for match in COLLOQUIAL_RE.finditer(folded, start)]
     replaced += [(match.start(), match.end(), "哪天") for match in DAY_NUMBER_RE.finditer(folded, start)]
+    replaced += [(match.start(), match.end(), "吗") for match in NOT_YET_RE.finditer(folded, start)]
     edits = sorted([(a, b, "") for a, b in dropped] + replaced)
     traditional = is_traditional(question)
     plain, kept = [], start
@@ -316,7 +320,7 @@ def analyse(question: str) -> QuestionInfo:
 QUESTION_WORD_CHARS = set("的了是在有和与吗呢吧么什哪谁何几多少怎样为啥个么请问")
 
 
-QUESTION_STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到 让 向 之间 之 中 上 下 里 后 前 时 年 月 日 个 这 那 其 该 都 也 就 还 又 并 将 已 已经 以 于 等 有 没有 要 能 会 可以 呢 吗 吧 啊 请问 一下 the a an of to in on at for and or is are was were be been did do does what when where who which how".split())
+QUESTION_STOPWORDS = set("的 了 是 在 和 与 及 或 把 被 给 对 为 从 由 到 让 向 之间 之 中 上 下 里 后 前 时 年 月 日 个 这 那 这个 那个 这些 那些 其 该 都 也 就 还 又 并 将 已 已经 以 于 等 有 没有 要 能 会 可以 呢 吗 吧 啊 请问 一下 the a an of to in on at for and or is are was were be been did do does what when where who which how".split())
 
 
 def content_words(question_content: str) -> list[str]:

@@ -63,6 +63,13 @@ def test_greetings_requests_and_colloquial_question_words_do_not_get_in_the_way(
     assert wenda.answer("渝万高铁几号开工").answer == "11月9日"  # the reader alone reads 几号 as "what number"
 
 
+def test_a_yes_or_no_question_is_answered_with_the_sentence_that_says_so(wenda):
+    # No span answers 建成了吗; the reader alone marks 三峡综合物流枢纽的落地建设, beside 新田港的建成运营.
+    for question in ("新田港建成了吗", "万州那个新田港建好了没"):  # 了没 asks as 了吗 does; 那个 is no word to look for
+        answer = wenda.answer(question)
+        assert answer.found and answer.answer == answer.sentence and "新田港的建成运营" in answer.answer, question
+
+
 def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
     # The reader alone marks the first of the three (`异地灾备中心`); the question asks 哪些.
     answer = wenda.answer("引入金融机构布局了哪些功能性总部？")

@@ -140,6 +140,9 @@ def test_questions_asking_a_year():
         ("坐几号线去万州北站", "坐几号线去万州北站"),  # a numbered thing, not a day
         ("渝万高铁几月几号开工", "渝万高铁几月几号开工"),  # reads well as it is
         ("长江干流万州段水质咋样", "长江干流万州段水质怎么样"),
+        ("新田港建好了没", "新田港建好了吗"),  # 了没 asks yes or no, as 了吗
+        ("新田港建好了没有？", "新田港建好了吗？"),
+        ("新田港为什么没有", "新田港为什么没有"),  # no 了: not the question's particle
         ("請問渝萬高鐵啥時候開工", "渝萬高鐵什麼時候開工"),
         # Nothing to take off, or nothing left without it.
         ("渝万高铁何时开工", "渝万高铁何时开工"),
@@ -159,6 +162,7 @@ def test_the_question_itself_without_greetings_requests_or_colloquial_words(ques
 def test_a_colloquial_question_gets_its_standard_type():
     assert analyse(plain_question("三峡应急医院啥时候开工")).kind == TIME
     assert analyse(plain_question("能告诉我川渝国企万州行协议投资总额吗")).kind != YES_NO
+    assert analyse(plain_question("新田港建好了没")).kind == YES_NO
 
 
 @pytest.mark.parametrize(
