@@ -187,9 +187,11 @@ class Wenda:
         return translator, self._known
 
     def lexical_query(self, info: QuestionInfo) -> str:
-        """What the BM25 side searches for: the question, or for an English question its Chinese terms."""
+        """What the BM25 side searches for: the question without its question words (`万州有没有机场` -> `万州 机场`:
+        有没有's characters matched 已拥有了 and put a passage without 机场 first), or for an English question its
+        Chinese terms."""
         if info.chinese:
-            return info.text
+            return info.content or info.text
         translator, known = self.translator()
         return " ".join(translator.terms(info.text, known))
 

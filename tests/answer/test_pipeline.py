@@ -63,6 +63,11 @@ def test_greetings_requests_and_colloquial_question_words_do_not_get_in_the_way(
     assert wenda.answer("渝万高铁几号开工").answer == "11月9日"  # the reader alone reads 几号 as "what number"
 
 
+def test_question_words_are_not_searched_for(wenda):
+    # 有没有's characters matched 已拥有了, whose passage has no 机场, and put it first.
+    assert "机场" in wenda.search("万州有没有机场")[0].passage.text
+
+
 def test_a_yes_or_no_question_is_answered_with_the_sentence_that_says_so(wenda):
     # No span answers 建成了吗; the reader alone marks 三峡综合物流枢纽的落地建设, beside 新田港的建成运营.
     for question in ("新田港建成了吗", "万州那个新田港建好了没"):  # 了没 asks as 了吗 does; 那个 is no word to look for
