@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bot.answer.question import YES_NO
 from bot.config import Settings
 
 
@@ -45,6 +46,11 @@ def confidence_score(dense: float, cover: float, chinese: bool) -> float:
     return (scaled + cover) / 2
 
 
+def holds_every_word(evidence: Evidence) -> bool:
+    """Whether the best passage and the answer's sentence hold every one of the question's words."""
+    return evidence.sentence_coverage >= 1.0 - 1e-9 and evidence.coverage >= 1.0 - 1e-9
+
+
 def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
     """Whether the corpus answers, from the figures gathered for a question, and why not."""
     limits = settings.thresholds()
@@ -55,6 +61,10 @@ def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
         return False, "the passage lacks the question's key words" if chinese else "the passage lacks translations of the question's words"
     if evidence.reader_margin is not None:
         if evidence.reader_margin < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
+            if chinese and evidence.kind == YES_NO and holds_every_word(evidence):
+                # No span answers yes or no, so the reader's margin says nothing here (`万州有没有机场`: −8.3); its
+                # sentence holding every word of the question (…机场的扩建升级…) is the answer shown.
+                return True, "found: the sentence holds every word of the question"
             return False, "the reader finds no answer in the passages"
         if chinese and evidence.typed_span is False and evidence.reader_margin < limits["min_reader_margin_untyped"]:
             # `渝万高铁全长多少公里` -> `50分钟`: the passage talks of the railway, not of its length.
@@ -68,7 +78,7 @@ def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
     if evidence.requires_span and not evidence.typed_span:
         # A sentence holding every one of the question's words answers it in words, not figures
         # (`有多少病人在征状出现的首个小时内出现死亡` -> `一半以上病人在征状出现的首个小时内死亡。`).
-        if chinese and evidence.sentence_coverage >= 1.0 - 1e-9 and evidence.coverage >= 1.0 - 1e-9:
+        if chinese and holds_every_word(evidence):
             return True, "found: the sentence holds every word of the question"
         return False, f"no {evidence.kind} answer where the text talks of this"
     return True, "found"

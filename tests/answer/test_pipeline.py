@@ -70,9 +70,11 @@ def test_question_words_are_not_searched_for(wenda):
 
 def test_a_yes_or_no_question_is_answered_with_the_sentence_that_says_so(wenda):
     # No span answers 建成了吗; the reader alone marks 三峡综合物流枢纽的落地建设, beside 新田港的建成运营.
-    for question in ("新田港建成了吗", "万州那个新田港建好了没"):  # 了没 asks as 了吗 does; 那个 is no word to look for
+    # 万州有没有机场: the reader finds no span (margin −8.3), and the sentence holds both its words.
+    for question in ("新田港建成了吗", "万州那个新田港建好了没", "万州有没有机场"):  # 了没 asks as 了吗; 那个 is no word
         answer = wenda.answer(question)
         assert answer.found and answer.answer == answer.sentence and "新田港的建成运营" in answer.answer, question
+    assert not wenda.answer("万州有没有地铁").found  # no sentence names one
 
 
 def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):

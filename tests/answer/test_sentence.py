@@ -8,7 +8,7 @@ from dataclasses import replace
 from bot.answer.abstain import Evidence, decide
 from bot.answer.extract import extract
 from bot.answer.pipeline import Wenda
-from bot.answer.question import OTHER, TIME, analyse, content_words, mend_words
+from bot.answer.question import OTHER, TIME, YES_NO, analyse, content_words, mend_words
 from bot.answer.sentence import choose_sentence, focus, in_context, sentences_of
 from bot.ingest.passages import Passage
 from bot.search.index import Hit, Index
@@ -109,6 +109,18 @@ def test_the_reader_must_be_surer_of_an_answer_that_is_not_of_the_asked_type(set
     # Not for English questions (their type is read from a translation), and MIN_READER_MARGIN_UNTYPED overrides.
     assert decide(replace(evidence, chinese=False, reader_margin=max(margin, limits["min_reader_margin_foreign"])), settings)[0] is True
     assert decide(evidence, settings.model_copy(update={"min_reader_margin_untyped": margin}))[0] is True
+
+
+def test_a_yes_or_no_question_needs_no_span_where_one_sentence_holds_all_its_words(settings):
+    # 万州有没有机场: no span answers it, so the reader's margin is low (−8.3); …机场的扩建升级… holds 万州 and 机场.
+    limits = settings.thresholds()
+    below = limits["min_reader_margin"] - 2
+    evidence = Evidence(YES_NO, True, 0.87, 1.0, sentence_coverage=1.0, reader_margin=below)
+    assert decide(evidence, settings) == (True, "found: the sentence holds every word of the question")
+    # A word missing (重庆明天会下雨吗), another type, or an English question: the margin decides, as for any other.
+    assert decide(replace(evidence, sentence_coverage=0.9), settings) == (False, "the reader finds no answer in the passages")
+    assert decide(replace(evidence, kind=OTHER), settings)[0] is False
+    assert decide(replace(evidence, chinese=False, reader_margin=limits["min_reader_margin_foreign"] - 2), settings)[0] is False
 
 
 def test_a_sentence_leaning_on_the_one_before_is_shown_with_it(wenda):
