@@ -279,15 +279,21 @@ def _unmatched(text: str, start: int, end: int) -> set[int]:
     return alone | set(opened)
 
 
+def leading_particle(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` opens with the particle 的, which ties it to what stands before (`的三倍赔偿` of
+    `按原价的三倍赔偿`): no gold answer of the training sets (4,714) opens with it; 的确 and 的士 are words."""
+    return end - start > 1 and text[start] == "的" and text[start + 1] not in "确確士"
+
+
 def tidy_edges(text: str, start: int, end: int) -> tuple[int, int]:
-    """`(start, end)` without the clause punctuation or spaces at its edges, and with a quote or bracket it opens
-    or closes alone either given its partner, where a quote's stands right beside the span (`泰晤士報》` ->
-    `《泰晤士報》`), or left out (`英菲尼迪），` -> `英菲尼迪`): a reader's span is cut by tokens, and an answer
-    shown as `《日出` looks broken. Never empties the span."""
+    """`(start, end)` without the clause punctuation or spaces at its edges or a particle 的 opening it
+    (`leading_particle`), and with a quote or bracket it opens or closes alone either given its partner, where a
+    quote's stands right beside the span (`泰晤士報》` -> `《泰晤士報》`), or left out (`英菲尼迪），` -> `英菲尼迪`): a
+    reader's span is cut by tokens, and an answer shown as `《日出` looks broken. Never empties the span."""
     was = (start, end)
     for _ in range(2 * (end - start) + 4):  # each step moves an edge once; the bound only guards the loop
         before = (start, end)
-        while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION):
+        while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION or leading_particle(text, start, end)):
             start += 1
         while end > start and (text[end - 1].isspace() or text[end - 1] in EDGE_PUNCTUATION):
             end -= 1

@@ -185,6 +185,9 @@ def test_a_date_is_cut_to_its_year_for_a_question_asking_a_year(text, year):
         ("他说“好”与“坏”", "好”与“坏”", "“好”与“坏”"),
         ("设立（含A）", "设立（含A）", "设立（含A）"),
         ("“", "“", "“"),  # nothing would be left: as it is
+        ("读者须按原价的三倍赔偿。", "的三倍赔偿", "三倍赔偿"),  # the particle 的 ties it to what stands before
+        ("他乘的士前往。", "的士", "的士"),  # a word, not the particle
+        ("的", "的", "的"),
     ],
 )
 def test_an_answer_has_no_lone_quote_or_clause_punctuation_at_its_edges(text, span, shown):
