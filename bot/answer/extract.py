@@ -293,7 +293,9 @@ def tidy_edges(text: str, start: int, end: int) -> tuple[int, int]:
     was = (start, end)
     for _ in range(2 * (end - start) + 4):  # each step moves an edge once; the bound only guards the loop
         before = (start, end)
-        while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION or leading_particle(text, start, end)):
+        while start < end and (
+            text[start].isspace() or text[start] in EDGE_PUNCTUATION or leading_particle(text, start, end)
+        ):
             start += 1
         while end > start and (text[end - 1].isspace() or text[end - 1] in EDGE_PUNCTUATION):
             end -= 1
@@ -325,7 +327,8 @@ def whole_organisations(text: str, start: int, end: int, question: str) -> tuple
     `四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司` -> all three), or as it
     is: the answer to a question asking which organisations (哪些公司, 哪几家企业), whose names hold 、 and （集团） that
     cut an enumeration wrongly. The span's own start stands where it lies in the run's first name (whose
-    start the pattern guesses); a preposition the guessed start takes in (由…) goes. A span in no run is as it was."""
+    start the pattern guesses); a preposition the guessed start takes in (由…) goes. A span in no run is as it
+    was."""
     asked = fold(question)
     if not ORGANISATION_ASKED_RE.search(asked):  # 哪些功能性总部 asks no organisations: 总部 is no name's end
         return start, end

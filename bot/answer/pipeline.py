@@ -271,7 +271,8 @@ class Wenda:
         if typed is not None and typed[chosen] is not None:
             # A date, number or list the type prior picked is as sure as the reader's surest span around it: for
             # 川渝国企万州行签了几个项目 it marks `万达开三地签约项目43个` (margin -4.8), `43个` alone far lower (-7.7).
-            margin = max([margin] + [other.margin for other in spans if other.text == span.text and other.start <= start and end <= other.end])
+            holding_it = [other.margin for other in spans if other.text == span.text and other.start <= start and end <= other.end]
+            margin = max([margin, *holding_it])
         return Reading(
             text[start:end].strip(), sentence, hit, margin, float(held.get(holding[chosen], 0.0)),
             None if typed is None else typed[chosen] is not None,

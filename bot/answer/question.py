@@ -60,7 +60,8 @@ UNIT_HINTS = [
     (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
     (re.compile(r"出栏|生猪"), r"头"),
 ]
-# Households are counted in 户, and the thing counted says so (多少贫困户, 几农户 -> 24户; 几家农户 names its counter, 家), before any hint (分红 is no 元 here).
+# Households are counted in 户, and the thing counted says so (多少贫困户, 几农户 -> 24户; 几家农户 names its counter,
+# 家), before any hint (分红 is no 元 here).
 HOUSEHOLDS_RE = re.compile(r"(?:多少|几)[^，。？?、\s]{0,3}?户")
 # Words for what a quantity measures, when the question names it only by 多高/多长/多大.
 ATTRIBUTE_WORDS = {"多高": "高", "多长": "长", "多远": "距离", "多大": "面积", "多深": "深", "多重": "重", "多宽": "宽"}
@@ -234,7 +235,8 @@ def small_talk(message: str) -> str | None:
 def plain_question(question: str) -> str:
     """The question itself: a greeting and a request around it taken off, colloquial question words in their
     standard form (`你好，请问三峡应急医院啥时候开工的` -> `三峡应急医院什么时候开工的`, `能告诉我协议投资总额吗` ->
-    `协议投资总额`, `新田港建好了没` -> `新田港建好了吗`), in the question's own script. A question that is nothing else stays as asked."""
+    `协议投资总额`, `新田港建好了没` -> `新田港建好了吗`), in the question's own script. A question that is nothing else
+    stays as asked."""
     folded = fold(question)
     if len(folded) != len(question):  # folding changed the length: nothing lines up to cut by
         return question
