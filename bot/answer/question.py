@@ -112,6 +112,8 @@ def classify(folded: str) -> str:
 
 
 ENGLISH_UNIT_HINTS = [
+    # Before `dividend`: how many households got a dividend asks a count of households (HOUSEHOLDS_RE's twin).
+    (re.compile(r"how many\b[^?]*?\b(households?|families)\b", re.I), r"户"),
     (re.compile(r"invest|yuan|cost|price|fare|money|dividend|fund|gdp|revenue|capital", re.I), r"元"),
     (re.compile(r"percent|rate|proportion|share|coverage", re.I), r"%"),
     (re.compile(r"kilomet|\bkm\b|how long is|how (tall|high|far)|length|distance", re.I), LENGTH),

@@ -41,6 +41,8 @@ from bot.answer.question import (
         ("When did construction start?", TIME, None),
         ("How much was invested in the logistics hub?", QUANTITY, "元"),
         ("What is the forest coverage rate?", QUANTITY, "%"),
+        ("How many poor households received dividends?", QUANTITY, "户"),  # households counted, not money
+        ("How much in dividends did the farm pay out to villagers?", QUANTITY, "元"),
         ("Explain the plan.", OTHER, None),
     ],
 )
