@@ -8,6 +8,7 @@ its own characters.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -154,13 +155,17 @@ def _quantity_spans(folded: str, unit: str | None) -> list[tuple[int, int, bool]
     return spans
 
 
+# Where the last item of an enumeration ends at the latest: before a figure, 等, 共同, 在… (`云阳5地在万州召开` -> `云阳`).
+LAST_ITEM_END_RE = re.compile(r"[0-9]|[一二三四五六七八九十两][大个项类地省]|等|共同|在|的|为")
+
+
 def _trim_item(item: str, longest: int, keep_end: bool) -> str:
     """Cut the first (or last) item of an enumeration to the words that belong to it.
 
     `万州积极发展绿色照明` -> `绿色照明`; `新材料五大重点产业` -> `新材料`; `云阳5地在万州召开` -> `云阳`; an item
     joined by a connector is taken too: `物理学及数学。` -> `物理学及数学`.
     """
-    item = re.split(r"[0-9]|[一二三四五六七八九十两][大个项类地省]|等|共同|在|的|为", item)[0] if not keep_end else item
+    item = LAST_ITEM_END_RE.split(item)[0] if not keep_end else item
     words = list(_words(item))
     if keep_end:
         words.reverse()
@@ -211,6 +216,27 @@ def whole_list(text: str, start: int, end: int) -> tuple[int, int]:
     # Where the span is the first item, its start is surer than the list's, whose first item is cut by a guess
     # (`分布于越南` -> `越南`).
     return (start if start < text.find("、", first) else first), last
+
+
+def with_reader_edges(text: str, stretch: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+    """An enumeration's bounds (`enumeration_spans`) taking the reader's span `(start, end)` edges where they say more
+    than the list's guesses: a start later in its first item, an end where the last item is cut by what ends a list
+    (`等`, a figure, `在`…: `_trim_item`). The guesses cut those items by word lengths, too long at the start and
+    too short at the end: `推动威科赛乐、博赛特铝新` of `推动威科赛乐、博赛特铝新材料等`, where the reader marks
+    `威科赛乐、博赛特铝新材料`."""
+    folded = fold(text)
+    first, last = stretch
+    raw = next((match.span() for match in ENUMERATION_RE.finditer(folded) if match.start() <= first and last <= match.end()), None)
+    if raw is None:
+        return stretch
+    first_separator, last_separator = folded.find("、", first), folded.rfind("、", 0, last)
+    # The reader's start counts where it starts a word (`以权谋私` is not cut to `权谋私`).
+    starts = set(itertools.accumulate((len(word) for word in _words(folded[raw[0] : first_separator])), initial=raw[0]))
+    last_item = LAST_ITEM_END_RE.split(folded[last_separator + 1 : raw[1]], maxsplit=1)
+    return (
+        start if first <= start < first_separator and start in starts else first,
+        end if len(last_item) == 2 and end == last_separator + 1 + len(last_item[0]) else last,
+    )
 
 
 BRACKETS = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉", "（": "）", "(": ")", "【": "】", "[": "]"}

@@ -24,6 +24,7 @@ from bot.answer.extract import (
     whole_list,
     whole_organisations,
     whole_quantities,
+    with_reader_edges,
     year_only,
 )
 from bot.answer.question import (
@@ -257,6 +258,8 @@ class Wenda:
         span = spans[chosen]
         hit, text = windows[span.text], texts[span.text]
         start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)
+        if info.kind == LIST and typed is not None and typed[chosen] is not None:
+            start, end = with_reader_edges(text, (start, end), span.start, span.end)
         if info.several:
             start, end = whole_list(text, start, end)
             if info.kind == ENTITY:

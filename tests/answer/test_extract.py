@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.answer.extract import (
+    enumeration_spans,
     extract,
     other_unit,
     respective,
@@ -12,6 +13,7 @@ from bot.answer.extract import (
     whole_list,
     whole_organisations,
     whole_quantities,
+    with_reader_edges,
     year_only,
 )
 from bot.answer.question import analyse, content_words
@@ -154,6 +156,32 @@ def test_one_item_widens_to_the_whole_list_it_is_in():
     text = "此种植物分布于越南、老挝、缅甸、台湾岛、泰国、尼泊尔、菲律宾等地。"
     start = text.index("越南")
     assert text[slice(*whole_list(text, start, start + 2))] == "越南、老挝、缅甸、台湾岛、泰国、尼泊尔、菲律宾"
+
+
+def test_a_list_takes_the_readers_edges_in_its_first_and_last_items():
+    # Two items: the list's edges are guesses (`推动威科赛乐、博赛特铝新`); the reader's edges inside them are kept.
+    text = "推动威科赛乐、博赛特铝新材料等一批重大项目尽快达产投产。"
+    [stretch] = enumeration_spans(text)
+    start, end = text.index("威科"), text.index("等")
+    assert text[slice(*with_reader_edges(text, stretch, start, end))] == "威科赛乐、博赛特铝新材料"
+    # A span of the last item alone keeps the list's start; one reaching past the item (`等`) keeps the list's end.
+    start = text.index("博赛特")
+    assert with_reader_edges(text, stretch, start, end) == (stretch[0], end)
+    assert with_reader_edges(text, stretch, text.index("威科"), text.index("项目")) == (text.index("威科"), stretch[1])
+    # A start inside a word is no surer than the list's (`以权谋私` -> `权谋私`).
+    text = "他被控涉嫌以权谋私、滥用职权、诈骗等罪名。"
+    [stretch] = enumeration_spans(text)
+    assert with_reader_edges(text, stretch, text.index("权谋私"), stretch[1])[0] == stretch[0]
+    # An earlier start or a shorter end says less than the list's guesses: the list's bounds are kept.
+    text = "10月23日，万州、达州、开州、梁平、云阳5地在万州召开会议。"
+    [stretch] = enumeration_spans(text)
+    assert text[slice(*stretch)] == "万州、达州、开州、梁平、云阳"
+    assert with_reader_edges(text, stretch, stretch[0], text.index("召开")) == stretch
+    assert with_reader_edges(text, stretch, text.index("23日"), stretch[1] - 1) == stretch
+    # A last item not ended by what ends a list: the reader's longer end is no surer (`信息流各类要素`).
+    text = "万州统筹人流、物流、资金流、信息流各类要素，加快构建体系。"
+    [stretch] = enumeration_spans(text)
+    assert with_reader_edges(text, stretch, stretch[0], text.index("，")) == stretch
 
 
 @pytest.mark.parametrize(

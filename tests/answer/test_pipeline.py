@@ -86,6 +86,11 @@ def test_a_question_asking_for_several_things_gets_the_whole_list(wenda):
     assert answer.answer == "四川港投集团与重庆市万州汽车运输（集团）有限责任公司、重庆万商实业集团物流有限公司"
 
 
+def test_a_list_keeps_the_readers_edges_where_the_lists_own_are_guesses(wenda):
+    # 推动威科赛乐、博赛特铝新材料等一批重大项目: the list's guessed edges gave `推动威科赛乐、博赛特铝新`.
+    assert wenda.answer("哪些项目要尽快达产投产").answer == "威科赛乐、博赛特铝新材料"
+
+
 def test_a_figure_given_respectively_is_the_one_of_the_thing_asked(wenda):
     # 全区森林覆盖率和长江两岸森林覆盖率分别达53.5%、68%: the reader alone marks 53.5% for both.
     assert wenda.answer("长江两岸森林覆盖率是多少").answer == "68%"
