@@ -371,6 +371,24 @@ def whole_organisations(text: str, start: int, end: int, question: str) -> tuple
     return start, end
 
 
+# A date given by reference to one before it: 同月 (the same month), 当年 (that year), 同日, 当天…
+RELATIVE_DATE_RE = re.compile(r"[同当该](年|月|日|天)")
+
+
+def resolve_relative_date(before: str, answer: str) -> str | None:
+    """The date a relative one stands for: the last date in the text `before` it that is as precise, cut to that
+    precision (`同月` of `9月，…职业教育联盟成立。同月，三地签署了…` -> `9月`; `同年` after `1943年1月7日` -> `1943年`).
+    None where the answer is no relative date, or no such date stands before it."""
+    relative = RELATIVE_DATE_RE.fullmatch(fold(answer).strip())
+    if relative is None:
+        return None
+    unit = "日" if relative.group(1) == "天" else relative.group(1)
+    for match in reversed(list(DATE_RE.finditer(fold(before)))):
+        if unit in match.group():
+            return before[match.start() : match.start() + match.group().index(unit) + 1].strip()
+    return None
+
+
 LEADING_YEAR_RE = re.compile(r"(?:公元前?)?\s*(?:\d{1,4}|[〇零一二三四五六七八九十]{2,4})\s*年")
 
 

@@ -15,9 +15,11 @@ from bot.answer.abstain import Evidence, confidence_score, decide
 from bot.answer.cache import AnswerCache
 from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
 from bot.answer.extract import (
+    RELATIVE_DATE_RE,
     enumeration_spans,
     other_unit,
     requires_span,
+    resolve_relative_date,
     respective,
     tidy_edges,
     typed_candidates,
@@ -45,6 +47,7 @@ from bot.answer.question import (
 from bot.answer.sentence import (
     ARTICLE_DEPTH,
     SENTENCE_POOL,
+    article_text,
     choose_sentence,
     focus,
     in_context,
@@ -276,8 +279,14 @@ class Wenda:
             # 川渝国企万州行签了几个项目 it marks `万达开三地签约项目43个` (margin -4.8), `43个` alone far lower (-7.7).
             holding_it = [other.margin for other in spans if other.text == span.text and other.start <= start and end <= other.end]
             margin = max([margin, *holding_it])
+        answer = text[start:end].strip()
+        if info.kind == TIME and RELATIVE_DATE_RE.fullmatch(fold(answer)):
+            # `同月` (the same month) answers nothing alone: the date it refers to does (the sentence shown holds both).
+            article = article_text(self.index, hit)
+            before = article[: max(0, article.find(text))] + text[:start]
+            answer = resolve_relative_date(before, answer) or answer
         return Reading(
-            text[start:end].strip(), sentence, hit, margin, float(held.get(holding[chosen], 0.0)),
+            answer, sentence, hit, margin, float(held.get(holding[chosen], 0.0)),
             None if typed is None else typed[chosen] is not None,
         )
 

@@ -8,6 +8,7 @@ from bot.answer.extract import (
     enumeration_spans,
     extract,
     other_unit,
+    resolve_relative_date,
     respective,
     tidy_edges,
     whole_list,
@@ -182,6 +183,15 @@ def test_a_list_takes_the_readers_edges_in_its_first_and_last_items():
     text = "万州统筹人流、物流、资金流、信息流各类要素，加快构建体系。"
     [stretch] = enumeration_spans(text)
     assert with_reader_edges(text, stretch, stretch[0], text.index("，")) == stretch
+
+
+def test_a_relative_date_is_the_last_date_before_it_as_precise():
+    before = "1943年1月7日，他抵达重庆。9月，联盟成立。"
+    assert resolve_relative_date(before, "同月") == "9月"
+    assert resolve_relative_date(before, "同年") == "1943年"
+    assert resolve_relative_date(before, "当天") == "1943年1月7日"
+    assert resolve_relative_date("他抵达重庆。", "同月") is None  # no date before it
+    assert resolve_relative_date(before, "9月") is None  # no relative date
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,13 @@ def test_a_list_keeps_the_readers_edges_where_the_lists_own_are_guesses(wenda):
     assert wenda.answer("哪些项目要尽快达产投产").answer == "威科赛乐、博赛特铝新材料"
 
 
+def test_a_date_given_as_the_same_month_is_answered_with_that_month(wenda):
+    # 9月，…职业教育联盟”成立…。同月，万州、达州、开州三地签署了《万达开政法协作框架协议》: the reader marks 同月.
+    answer = wenda.answer("万达开政法协作框架协议什么时候签署的")
+    assert answer.found and answer.answer == "9月"
+    assert "职业教育联盟" in answer.sentence and "同月，万州、达州、开州三地签署" in answer.sentence  # where 9月 is said
+
+
 def test_a_figure_given_respectively_is_the_one_of_the_thing_asked(wenda):
     # 全区森林覆盖率和长江两岸森林覆盖率分别达53.5%、68%: the reader alone marks 53.5% for both.
     assert wenda.answer("长江两岸森林覆盖率是多少").answer == "68%"
