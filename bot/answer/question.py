@@ -21,6 +21,7 @@ from bot.answer.units import (
     DURATION,
     LENGTH,
     UNIT_SPELLINGS,
+    WEIGHT,
 )
 from bot.ingest.passages import Passage
 from bot.search.index import Index
@@ -32,8 +33,8 @@ TIME, QUANTITY, PLACE, ENTITY, LIST, YES_NO, OTHER = "time", "quantity", "place"
 INTERROGATIVES = [
     "什么时候", "什么时间", "哪一年", "哪一天", "哪年", "哪天", "何时", "几月", "几号", "何年",
     "何人", "何种", "何地", "何物", "何者", "为何",
-    "有多少", "多少钱", "多少", "有多长", "有多大", "有多久", "有多高", "有多远", "有多重", "有多深",
-    "多长", "多大", "多久", "多高", "多远", "多重", "多深", "几个", "几项", "几类", "几",
+    "有多少", "多少钱", "多少", "有多长", "有多大", "有多久", "有多高", "有多远", "有多重", "有多深", "有多宽",
+    "多长", "多大", "多久", "多高", "多远", "多重", "多深", "多宽", "几个", "几项", "几类", "几",
     "哪些", "哪几个", "哪几", "哪个", "哪里", "哪儿", "何处", "哪",
     "是什么", "什么", "是谁", "谁", "有没有", "是不是", "是否", "怎么样", "怎样", "怎么", "如何", "为什么",
     "吗", "呢", "请问",
@@ -54,9 +55,11 @@ UNIT_HINTS = [
     (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), rf"元|{CURRENCIES}"),
     (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
     (re.compile(r"级别|等级"), r"级|类|等"),  # before lengths: 级别有多高 asks a grade, not a height
-    (re.compile(r"多久|多长时间|车程|时长|有效期"), DURATION),  # before lengths: 多长时间 is no length
+    # Before lengths: 多长时间 is no length, nor is a period's (续借期多长, 保修期有多长).
+    (re.compile(r"多久|多长时间|车程|时长|有效期|期(?:有|是)?多长"), DURATION),
     (re.compile(r"多长|多高|多远|多深|多宽|长度|高度|距离|身高|体长|全长|海拔"), LENGTH),
-    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH + "|岁"),  # 多大 may ask an age: 当主时多大 -> 两岁
+    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH + "|岁"),
+    (re.compile(r"多重|重量|体重|净重"), WEIGHT),  # 多大 may ask an age: 当主时多大 -> 两岁
     (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
     (re.compile(r"出栏|生猪"), r"头"),
 ]
@@ -98,7 +101,7 @@ def classify(folded: str) -> str:
         if re.search(r"企业|公司|集团|单位|部门|机构|银行", folded):
             return ENTITY
         return LIST
-    if re.search(r"多少|多长|多大|多久|多高|多远|几[个项类所头家条万亿%]?|覆盖率|比例|比重|占比|百分之", folded):
+    if re.search(r"多少|多长|多大|多久|多高|多远|多深|多宽|有多重|几[个项类所头家条万亿%]?|覆盖率|比例|比重|占比|百分之", folded):
         return QUANTITY
     if re.search(r"哪里|哪儿|何处|在哪|哪个(镇|区|市|县|省|村|街道|地方|城市)|什么地方|位于", folded):
         return PLACE

@@ -7,6 +7,7 @@ from __future__ import annotations
 LENGTH = r"米|公里|千米|厘米|毫米|公分|英里|km|cm|mm|m\b|哩|尺"
 AREA = r"平方公里|平方米|平方千米|公顷|亩|km²|m²|km2"
 DURATION = r"分钟|小时|天|日|周|个月|月|年|秒"
+WEIGHT = r"公斤|千克|克|斤|吨|kg|g\b"
 # The words a number counts things in (联赛共有16支球队): the one list question types, implied units and
 # answer spans share (UNITS, below, holds them all, with the measures and currencies).
 CLASSIFIER_WORDS = (
@@ -32,7 +33,7 @@ CURRENCIES = "日元|日圆|港元|港币|新台币|台币|欧元|英镑|韩元|
 UNITS = (
     f"{CURRENCIES}|"
     "亿元|万元|千元|美元|元|亿|万人|万|千|人次|人口|人|个月|个|项|头|只|所|家|条|座|平方公里|平方米|公里|千米|厘米|毫米|公分|公尺|英尺|英里|米|"
-    "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|分钟|小时|天|周|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
+    "km²|km2|km|cm|mm|公顷|亩|吨|公斤|千克|克|斤|分钟|小时|天|周|年|岁|倍|%|‰|类|级|届|次|户|辆|架|艘|件|名|位|台|套|批|张|床|"
     "种|处|股|层|场|度"
 )
 UNITS += "".join(f"|{word}" for word in CLASSIFIER_WORDS if word not in UNITS.split("|"))  # 部, 本, 支, 枚 …

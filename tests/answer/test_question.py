@@ -33,6 +33,10 @@ from bot.answer.question import (
         ("龙沙镇的生态猪循环养殖项目年出栏多少头？", QUANTITY, "头"),
         ("长江干流万州段的水质是几类？", QUANTITY, "类"),
         ("渝万高铁建成后万州到重庆主城要多久？", QUANTITY, "分钟"),
+        ("续借期多长", QUANTITY, "天"),  # a period's length is a duration
+        ("人行道有多宽", QUANTITY, "米"),  # 多宽, 多深 and 有多重 ask a measure as 多长 does
+        ("这个湖有多深？", QUANTITY, "米"),
+        ("这头牛有多重？", QUANTITY, "公斤"),
         ("重庆三峡物流集团有限公司是由哪些企业共建的？", ENTITY, None),
         ("《改革协作框架协议》是哪几个地方签署的？", LIST, None),
         ("三峡应急医院在哪个镇？", PLACE, None),
