@@ -55,7 +55,12 @@ def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
     """Whether the corpus answers, from the figures gathered for a question, and why not."""
     limits = settings.thresholds()
     chinese = evidence.chinese
-    if evidence.dense < limits["min_dense" if chinese else "min_dense_foreign"]:
+    if evidence.dense < limits["min_dense" if chinese else "min_dense_foreign"] and not (
+        # A short question sits far from any passage (`续借期多长`: cosine 0.833), but a passage and sentence holding
+        # every one of its words, where the reader is sure of its answer (margin 12.1), are about it.
+        chinese and holds_every_word(evidence) and evidence.reader_margin is not None
+        and evidence.reader_margin >= limits["min_reader_margin_untyped"]
+    ):
         return False, "question and passages are far apart"
     if evidence.coverage < limits["min_coverage" if chinese else "min_coverage_foreign"]:
         return False, "the passage lacks the question's key words" if chinese else "the passage lacks translations of the question's words"

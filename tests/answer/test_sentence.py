@@ -8,7 +8,7 @@ from dataclasses import replace
 from bot.answer.abstain import Evidence, decide
 from bot.answer.extract import extract
 from bot.answer.pipeline import Wenda
-from bot.answer.question import OTHER, TIME, YES_NO, analyse, content_words, mend_words
+from bot.answer.question import OTHER, QUANTITY, TIME, YES_NO, analyse, content_words, mend_words
 from bot.answer.sentence import choose_sentence, focus, in_context, sentences_of
 from bot.ingest.passages import Passage
 from bot.search.index import Hit, Index
@@ -308,3 +308,16 @@ def test_the_reader_reads_the_part_of_a_window_around_the_sentence_with_the_ques
     assert text[start:end].startswith("万州区加快打造")  # the sentence before comes first
     assert focus(wenda.index, text, words, 0) == (0, len(text))  # 0: the whole window
     assert focus(wenda.index, text, words, len(text)) == (0, len(text))  # short enough already
+
+
+def test_a_short_question_far_from_every_passage_is_answered_where_all_its_words_stand_and_the_reader_is_sure(settings):
+    # 续借期多长: cosine 0.833 to its passage, under MIN_DENSE; the passage and sentence hold 续借期, the reader 15天 (12.1).
+    limits = settings.thresholds()
+    sure = limits["min_reader_margin_untyped"]
+    evidence = Evidence(QUANTITY, True, limits["min_dense"] - 0.01, 1.0, sentence_coverage=1.0, reader_margin=sure, typed_span=True)
+    assert decide(evidence, settings) == (True, "found")
+    far = (False, "question and passages are far apart")
+    assert decide(replace(evidence, sentence_coverage=0.9), settings) == far  # a word missing
+    assert decide(replace(evidence, reader_margin=sure - 0.5), settings) == far  # a less sure reader
+    assert decide(replace(evidence, chinese=False, dense=limits["min_dense_foreign"] - 0.01), settings) == far
+    assert decide(replace(evidence, reader_margin=None), settings) == far  # READER=rules: no margin to be sure with
