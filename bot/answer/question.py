@@ -58,8 +58,8 @@ UNIT_HINTS = [
     # Before lengths: 多长时间 is no length, nor is a period's (续借期多长, 保修期有多长).
     (re.compile(r"多久|多长时间|车程|时长|有效期|期(?:有|是)?多长"), DURATION),
     (re.compile(r"多长|多高|多远|多深|多宽|长度|高度|距离|身高|体长|全长|海拔"), LENGTH),
-    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH + "|岁"),
-    (re.compile(r"多重|重量|体重|净重"), WEIGHT),  # 多大 may ask an age: 当主时多大 -> 两岁
+    (re.compile(r"多大|面积|占地"), AREA + "|" + LENGTH + "|岁"),  # 多大 may ask an age: 当主时多大 -> 两岁
+    (re.compile(r"多重|重量|体重|净重"), WEIGHT),
     (re.compile(r"人口|多少人|人数|学生"), r"人|万|亿"),
     (re.compile(r"出栏|生猪"), r"头"),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.answer.extract import Span, extract
+from bot.answer.extract import RELATIVE_DATE_RE, Span, extract
 from bot.answer.question import QuestionInfo, word_share
 from bot.answer.synonyms import mentions
 from bot.ingest.passages import Passage, split_sentences
@@ -19,7 +19,8 @@ from bot.text.fold import fold
 
 # A sentence opening with one of these leans on the one before it (因此 what? 该区 which?): the answer shows
 # both, so that `为什么称猴面包树为笨蛋水果` gets its reason and not only `因此它有时也被称为笨蛋水果`.
-BACK_REFERENCE_RE = re.compile(r"^(?:因此|所以|因而|于是|从而|由此|此|这|该|其|他|她|它|牠|但|然而|不过|而|[同当](?:年|月|日|天))")
+# A date given by reference (同月, 当年: RELATIVE_DATE_RE) leans on the one that names it.
+BACK_REFERENCE_RE = re.compile(rf"^(?:因此|所以|因而|于是|从而|由此|此|这|该|其|他|她|它|牠|但|然而|不过|而|{RELATIVE_DATE_RE.pattern})")
 
 
 # A sentence opening with one of these qualifies the one before it, maybe reversing it: shown together
