@@ -25,6 +25,8 @@ FILLER_RE = re.compile(r"^[\s…\.。·•\-—_=*~]*$")
 DATELINE_RE = re.compile(r"^(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日\s*[，,、\s]?\s*\S{0,8}$")
 BYLINE_RE = re.compile(r"^[·•]\s*\S{1,12}$")
 MARKDOWN_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+# A Markdown list item: a bullet (dropped from the text) or a number (kept: step 4 is step 4).
+MARKDOWN_ITEM_RE = re.compile(r"^\s*(?:(?P<bullet>[-*+•])|\d{1,3}[.)、])\s+")
 HEADLINE_FORBIDDEN = "。！？!?，、,；;：:"
 HEADLINE_MAX_LINES = 3
 HEADLINE_MAX_CHARS = 40
@@ -233,6 +235,17 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
         current_title = headline
         paragraph_starts = [0]
 
+    def add_markdown_line(line: str, start: int) -> None:
+        """A Markdown line: a list item is a paragraph of its own (joined, `- 冰糖30克` would run into the item
+        before it, `500克- 冰糖30克`, one sentence); other lines join as in any text."""
+        item = MARKDOWN_ITEM_RE.match(line)
+        if item and builder:
+            builder.paragraph_break(start - 1)
+            paragraph_starts.append(len(builder.chars))
+        if item and item.group("bullet"):
+            line, start = line[item.end() :], start + item.end()
+        builder.add_line(line, start)
+
     for block in _blocks(source):
         lines = [(line, start) for line, start in block.lines if not FILLER_RE.match(line)]
         if not lines:
@@ -250,10 +263,11 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
                     if pending_title is not None:
                         close_section()
                         current_title, pending_title = pending_title, None
-                    builder.add_line(line, start)
+                    add_markdown_line(line, start)
             after_sentence_end = True
             continue
-        if _is_headline_block(block, after_sentence_end):
+        listed = markdown and MARKDOWN_ITEM_RE.match(block.lines[0][0])
+        if not listed and _is_headline_block(block, after_sentence_end):
             headline = _headline_title(block)
             if not headline:
                 continue  # a lone dateline or byline carries no sentence
@@ -268,7 +282,10 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
             builder.paragraph_break(block.lines[0][1] - 1)
             paragraph_starts.append(len(builder.chars))
         for line, start in block.lines:
-            builder.add_line(line, start)
+            if markdown:
+                add_markdown_line(line, start)
+            else:
+                builder.add_line(line, start)
         after_sentence_end = _ends_sentence(block.lines[-1][0])
     if pending_title is not None:
         attach_trailing(pending_title)

@@ -100,6 +100,23 @@ def test_markdown_headings_are_sections():
     assert [(s.title, s.text) for s in document.sections] == [("标题", "正文第一句。"), ("第二节", "第二节的内容。")]
 
 
+def test_markdown_list_items_are_lines_of_their_own():
+    source = "# 做法\n\n## 食材\n- 五花肉500克\n- 冰糖30克\n  （黄冰糖更好）\n\n## 步骤\n1. 焯水5分钟。\n2. 小火焖煮60分钟。\n\n-5度时冷藏。\n"
+    document = clean_document(source, "a.md", "a", markdown=True)
+    assert [(s.title, s.text) for s in document.sections] == [
+        ("食材", "五花肉500克\n冰糖30克（黄冰糖更好）"),  # the bullets go; an item's second line stays with it
+        ("步骤", "1. 焯水5分钟。\n2. 小火焖煮60分钟。\n-5度时冷藏。"),  # numbers stay; -5 is no bullet
+    ]
+    ingredient = document.sections[0]
+    start = ingredient.text.index("冰糖")
+    assert source[ingredient.offsets[start] : ingredient.offsets[start] + 4] == "冰糖30"
+
+
+def test_a_list_is_no_headline():
+    document = clean_document("正文。\n\n- 甲\n- 乙\n\n正文二。\n", "a.md", "a", markdown=True)
+    assert [(s.title, s.text) for s in document.sections] == [("", "正文。\n甲\n乙\n正文二。")]
+
+
 def test_corpus_files_are_found_recursively(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "one.txt").write_text("一。", encoding="utf-8")
