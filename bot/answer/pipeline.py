@@ -51,6 +51,7 @@ from bot.answer.sentence import (
     choose_sentence,
     focus,
     in_context,
+    reading_windows,
     relevance,
 )
 from bot.answer.typos import mend_homophones, mend_interrogatives
@@ -218,7 +219,8 @@ class Wenda:
         question's words, the best span taken."""
         best = hits[0]
         pool = hits[: ARTICLE_DEPTH if info.chinese else SENTENCE_POOL]
-        windows = [hit for hit in pool if hit.passage.article == best.passage.article][: self.settings.reader_windows]
+        count = self.settings.reader_windows
+        windows = reading_windows(self.index, pool, count, count * self.settings.passage_max_chars)
         parts = [focus(self.index, hit.passage.text, words, self.settings.reader_focus_chars) for hit in windows]
         texts = [hit.passage.text[start:end] for hit, (start, end) in zip(windows, parts)]
         asked = question

@@ -143,6 +143,25 @@ def is_lead(index: Index, sentence: str, hit: Hit) -> bool:
     )
 
 
+def reading_windows(index: Index, hits: list[Hit], count: int, budget: int) -> list[Hit]:
+    """The windows the reader reads: the `count` best-ranked of the best passage's article. Where that passage is a
+    whole section shorter than `budget` / `count` characters (a recipe's introduction, a note under a heading of its
+    own), the answer is likelier in a section beside it: the document's best-ranked windows are read instead, as
+    many as fit in `budget` characters (at least `count`)."""
+    best = hits[0]
+    same = [hit for hit in hits if hit.passage.article == best.passage.article][:count]
+    alone = neighbour(index, best, -1) is None and neighbour(index, best, +1) is None
+    if not holds(index, best) or not alone or len(best.passage.text) * count >= budget:
+        return same
+    chosen: list[Hit] = []
+    used = 0
+    for hit in hits:
+        if hit.passage.doc_id == best.passage.doc_id and (len(chosen) < count or used + len(hit.passage.text) <= budget):
+            chosen.append(hit)
+            used += len(hit.passage.text)
+    return chosen
+
+
 def article_text(index: Index, hit: Hit) -> str:
     """The hit's window with the windows before and after it in its article, their shared sentence once."""
     text = hit.passage.text

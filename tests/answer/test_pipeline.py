@@ -164,3 +164,42 @@ def test_english_question_is_answered_from_the_chinese_corpus(wenda):
     answer = wenda.answer("When did construction of the Three Gorges emergency hospital begin?")
     assert answer.found and answer.answer == "2月"
     assert answer.sentence.startswith("2月，三峡应急医院在万州开工建设")
+
+
+RECIPE = """# 家常红烧肉的做法
+
+红烧肉是一道经典的家常菜，色泽红亮，肥而不腻。下面介绍一种不加水的做法。
+
+## 准备食材
+- 带皮五花肉500克
+- 冰糖30克
+
+## 做法步骤
+1. 五花肉切块，冷水下锅焯水5分钟，捞出沥干。
+2. 锅中放少许油，小火放入冰糖炒至焦糖色。
+3. 倒入生抽和老抽，盖上锅盖，小火焖煮60分钟，最后大火收汁。
+"""
+
+
+def test_a_short_section_is_read_with_the_sections_beside_it(tmp_path, settings, embedder):
+    from bot.answer.pipeline import Wenda
+    from bot.answer.sentence import reading_windows
+    from bot.search.build import rebuild
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "红烧肉.md").write_text(RECIPE, encoding="utf-8")
+    own = settings.model_copy(update={"corpus_dir": corpus, "index_dir": tmp_path / "index"})
+    index, _ = rebuild(own, embedder)
+    wenda = Wenda(own, embedder, index)
+    assert [p.section for p in index.passages] == ["家常红烧肉的做法", "准备食材", "做法步骤"]
+    # The introduction names the dish and ranks first, but says nothing of the cooking: the steps beside it do.
+    answer = wenda.answer("红烧肉要焖多久")
+    assert answer.best.passage.section == "做法步骤" and answer.found and answer.answer == "60分钟"
+    assert wenda.answer("做红烧肉需要多少冰糖？").answer == "30克"
+    # A section of a full window's length is read alone, as any article.
+    hits = wenda.search("红烧肉要焖多久", 5)
+    intro = next(hit for hit in hits if hit.passage.section == "家常红烧肉的做法")
+    rest = [hit for hit in hits if hit is not intro]
+    assert len(reading_windows(index, [intro, *rest], 2, 500)) == 3
+    assert reading_windows(index, [intro, *rest], 2, 2 * len(intro.passage.text)) == [intro]
