@@ -27,12 +27,17 @@ REIGN_YEAR = (
     rf"(?:(?:(?<![{IDEOGRAPHS}])|(?<=[在于至到从自]))[{IDEOGRAPHS}]{{2}}|[秦汉晋隋唐宋元明清]朝?[{IDEOGRAPHS}]{{2}})?(?:元|[{CN_NUMERAL}]{{1,4}}|\d{{1,2}})年"
     rf"\s*[（(](?:公元前?)?\d{{1,4}}年[）)](?:\d{{1,2}}月(?:\d{{1,2}}日)?|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
 )
+LUNAR_MONTH = rf"(?:[{CN_NUMERAL}]{{1,2}}|[正腊冬])月"
+LUNAR_DAY = rf"(?:初[一二三四五六七八九十]|[{CN_NUMERAL}]{{1,3}}日)"
 DATE_RE = re.compile(
     rf"{REIGN_YEAR}"
     r"|(?:(?:今年|去年|明年|前年|次年|翌年|(?:公元前?)?\d{1,4}年)?\d{1,2}月(?:\d{1,2}日(?:[、至到-]\d{1,2}日)*|份|初|底|中旬|上旬|下旬)?"
     r"|(?:公元前?)?\d{1,4}年(?:代)?(?:\d{1,2}月(?:\d{1,2}日)?)?"
     rf"|[{CN_NUMERAL}]{{2,4}}年(?:[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?)?"
-    rf"|[{CN_NUMERAL}]{{1,2}}月(?:[{CN_NUMERAL}]{{1,3}}日)?"
+    # The lunar calendar: 农历三月初三, 正月十五, 腊月二十三 (after 农历 or a lunar month's name a day needs no 日).
+    rf"|(?:农历|阴历|旧历)(?:\d{{1,2}}月(?:\d{{1,2}}日)?|{LUNAR_MONTH}(?:{LUNAR_DAY}|[{CN_NUMERAL}]{{1,3}})?)"
+    rf"|[正腊冬]月(?:{LUNAR_DAY}|[{CN_NUMERAL}]{{1,3}})?"
+    rf"|[{CN_NUMERAL}]{{1,2}}月{LUNAR_DAY}?"
     rf"|(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})世纪(?:初期|末期|中叶|初|末|\d{{1,2}}年代)?)"
 )
 QUANTITY_RE = re.compile(
@@ -392,6 +397,26 @@ def resolve_relative_date(before: str, answer: str) -> str | None:
 LEADING_YEAR_RE = re.compile(r"(?:公元前?)?\s*(?:\d{1,4}|[〇零一二三四五六七八九十]{2,4})\s*年")
 
 
+CLAUSE_MARKS = "，。；！？,;!?\n"
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` widened to the words (jieba's, within the sentence) it cuts into: the reader's tokens may end
+    inside one (`因传说有白鹿在河边鸣` of `…鸣叫而得名`)."""
+    sentence_start = max(text.rfind(mark, 0, start) for mark in CLAUSE_MARKS) + 1
+    ends = [i for i in (text.find(mark, end) for mark in CLAUSE_MARKS) if i != -1]
+    sentence_end = min(ends) if ends else len(text)
+    bounds = list(itertools.accumulate((len(word) for word in _words(fold(text[sentence_start:sentence_end]))), initial=sentence_start))
+    return max(bound for bound in bounds if bound <= start), min(bound for bound in bounds if bound >= end)
+
+
+def holds_bare_figure(text: str) -> bool:
+    """Whether a clause of `text` is a number or a date and nothing else (`3.6%，` or `3.6%，主要受…影响` answer no
+    question asking why)."""
+    clauses = (clause.strip() for clause in re.split(f"[{CLAUSE_MARKS}]", fold(text)))
+    return any(QUANTITY_RE.fullmatch(clause) or DATE_RE.fullmatch(clause) for clause in clauses if clause)
+
+
 def year_only(text: str, start: int, end: int) -> tuple[int, int]:
     """`(start, end)` cut to the year it opens with (`1943年1月7日` -> `1943年`), or as it is: the answer to a
     question asking a year, where the date the answer sits in says more than was asked."""
@@ -455,8 +480,10 @@ def _names(folded: str) -> tuple[tuple[int, int, str], ...]:
 
 def other_unit(info: QuestionInfo, text: str) -> bool:
     """Whether `text` holds a number with a unit, and none with the unit a quantity question asks for (`43个`
-    for 多少钱)."""
-    folded = fold(text)
+    for 多少钱), or is a calendar date (`16日` for 停课几天, where the sentence says `停课两天`)."""
+    folded = fold(text).strip()
+    if DATE_RE.fullmatch(folded) and "月" in folded or re.fullmatch(rf"(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})[日号]", folded):
+        return True
     return any(ok for _, _, ok in _quantity_spans(folded, None)) and not any(ok for _, _, ok in _quantity_spans(folded, info.unit))
 
 

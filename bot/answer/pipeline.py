@@ -17,6 +17,7 @@ from bot.answer.crosslingual.translate import EnglishToChinese, known_from_index
 from bot.answer.extract import (
     RELATIVE_DATE_RE,
     enumeration_spans,
+    holds_bare_figure,
     other_unit,
     requires_span,
     resolve_relative_date,
@@ -26,6 +27,7 @@ from bot.answer.extract import (
     whole_list,
     whole_organisations,
     whole_quantities,
+    whole_words,
     with_reader_edges,
     year_only,
 )
@@ -260,6 +262,11 @@ class Wenda:
             alternatives = [i for i in range(len(spans)) if typed[i] is not None and holding[i] == holding[chosen]]
             if alternatives:
                 chosen = max(alternatives, key=lambda i: scores[i])
+        if info.reason and holds_bare_figure(texts[spans[chosen].text][spans[chosen].start : spans[chosen].end]):
+            # A number is no reason (`光伏逆变器业务为什么下降` -> `3.6%`, where the sentence goes on `主要受…影响`).
+            reasons = [i for i in range(len(spans)) if not holds_bare_figure(texts[spans[i].text][spans[i].start : spans[i].end])]
+            if reasons:
+                chosen = max(reasons, key=lambda i: scores[i])
         span = spans[chosen]
         hit, text = windows[span.text], texts[span.text]
         start, end = typed[chosen] if typed is not None and typed[chosen] is not None else (span.start, span.end)
@@ -271,6 +278,8 @@ class Wenda:
                 start, end = whole_organisations(text, start, end, question)
         if info.year:
             start, end = year_only(text, start, end)
+        if info.reason:
+            start, end = whole_words(text, start, end)
         start, end = respective(text, start, end, question)
         start, end = tidy_edges(text, *whole_quantities(text, start, end))
         covering = [(a, b) for a, b in sentences[span.text] if a < end and b > start]

@@ -83,6 +83,7 @@ class QuestionInfo:
     keywords: bool = False  # asks nothing (`渝万高铁`, `Yuwan railway`): see asks_nothing
     several: bool = False  # asks for more than one thing (哪些, 哪几, 哪两, `which places`): see asks_several
     year: bool = False  # asks a year (哪一年, 何年, `what year`), not a day
+    reason: bool = False  # asks why (为什么, 为何, `why`)
 
 
 def classify(folded: str) -> str:
@@ -178,6 +179,8 @@ def asks_several(folded: str) -> bool:
 
 # 哪一年 / 何年 / `what year`: the year, not the day (analyse's `year`).
 YEAR_RE = re.compile(r"哪一?年|何年|什么年份|\b(which|what) year\b")
+# Asks why; not 称为什么 (is called what), 出版为什么书, 呈现为什么样的形状, nor `…的亮点为何？` (is what).
+REASON_RE = re.compile(r"(?<![称成作视改定封名译列选认以])(?:为什么(?![样书])|为何(?!\s*[?？]?$))|何故|\bwhy\b")
 
 
 # Greetings and requests around a question (你好，请问…; 麻烦告诉我…; 你知道…吗): they ask nothing, and their words,
@@ -320,6 +323,7 @@ def analyse(question: str) -> QuestionInfo:
         keywords=asks_nothing(folded),
         several=asks_several(folded),
         year=bool(YEAR_RE.search(folded)),
+        reason=bool(REASON_RE.search(folded)),
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from bot.answer.extract import (
     enumeration_spans,
     extract,
+    holds_bare_figure,
     other_unit,
     resolve_relative_date,
     respective,
@@ -14,6 +15,7 @@ from bot.answer.extract import (
     whole_list,
     whole_organisations,
     whole_quantities,
+    whole_words,
     with_reader_edges,
     year_only,
 )
@@ -240,6 +242,9 @@ def test_a_number_of_another_unit_than_the_one_asked_is_told_apart():
     assert not other_unit(money, "1153亿元") and not other_unit(money, "43个，协议投资1153亿元")
     assert not other_unit(money, "43")  # a bare number carries no unit to disagree
     assert not other_unit(money, "万达开三地")
+    days = analyse("暴雨期间停课几天？")
+    assert other_unit(days, "16日") and other_unit(days, "8月15日") and not other_unit(days, "两天")
+    assert not other_unit(analyse("工期几年"), "3年")  # a count of years is no calendar date
 
 
 @pytest.mark.parametrize(
@@ -301,3 +306,12 @@ def test_a_question_asking_which_organisations_gets_all_the_names_in_the_run():
     # ... even where it opens with a character that could be a preposition (和平 is a name, not 和 + 平).
     text = "和平村、幸福村获评示范村。"
     assert whole_organisations(text, 0, 7, "哪些单位获评示范村") == (0, 7)
+
+
+def test_a_bare_figure_is_no_reason_and_a_reason_keeps_its_words_whole():
+    assert holds_bare_figure("3.6%，") and holds_bare_figure("3.6%，主要受海外市场需求放缓影响")
+    assert not holds_bare_figure("主要受海外市场需求放缓影响") and not holds_bare_figure("受台风影响停航3天")
+    text = "古镇始建于北宋元丰年间，因传说有白鹿在河边鸣叫而得名。"
+    start, end = whole_words(text, text.index("白鹿"), text.index("叫"))
+    assert text[start:end].endswith("鸣叫") and "，" not in text[start:end]
+    assert whole_words(text, text.index("北宋"), text.index("年间") + 2) == (text.index("北宋"), text.index("年间") + 2)

@@ -129,6 +129,23 @@ def test_questions_asking_a_year():
 
 
 @pytest.mark.parametrize(
+    "question, reason",
+    [
+        ("光伏逆变器业务为什么下降？", True),
+        ("為何網球選手在發球時腳不被允許走或跑？", True),
+        ("Why did the inverter business shrink?", True),
+        ("几何光学，又称为什么?", False),  # is called what
+        ("伊克巴勒的七次英语讲座出版为什么书？", False),
+        ("盲点呈现为什么样的形状?", False),
+        ("人们看到的白色亮点为何?", False),  # is what
+        ("渝万高铁何时开工？", False),
+    ],
+)
+def test_questions_asking_why(question, reason):
+    assert analyse(question).reason is reason
+
+
+@pytest.mark.parametrize(
     "question, plain",
     [
         ("你好，请问渝万高铁是哪天开工的？", "渝万高铁是哪天开工的？"),

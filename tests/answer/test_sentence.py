@@ -87,6 +87,12 @@ def test_time_without_a_calendar_date():
     assert span("渝万高铁何时开工？", "冬季多雾，气温较低。") is None
 
 
+def test_dates_of_the_lunar_calendar():
+    assert span("白鹿庙会在什么时候举办", "每年农历三月初三，古镇都会举办白鹿庙会。") == "农历三月初三"
+    assert span("中秋节是哪天？", "中秋节在农历八月十五，家家户户赏月。") == "农历八月十五"
+    assert span("小年是哪天", "北方的小年是腊月二十三，南方是腊月二十四。") == "腊月二十三"
+
+
 def test_decide_still_needs_a_typed_span_for_dates_and_numbers(settings):
     evidence = Evidence(TIME, True, 0.9, 0.9, sentence_coverage=0.9, typed_span=False, requires_span=True)
     assert decide(evidence, settings) == (False, "no time answer where the text talks of this")
