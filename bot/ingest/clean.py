@@ -25,6 +25,11 @@ FILLER_RE = re.compile(r"^[\s…\.。·•\-—_=*~]*$")
 DATELINE_RE = re.compile(r"^(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日\s*[，,、\s]?\s*\S{0,8}$")
 BYLINE_RE = re.compile(r"^[·•]\s*\S{1,12}$")
 MARKDOWN_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+# A numbered heading on a line of its own (`一、招生计划`, `（二）报名条件`, `第四章 休假`): no mark of a sentence in it.
+NUMBERED_HEADING_RE = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|第[一二三四五六七八九十百]{1,4}[章节条部分篇])"
+    r"\s*[^，。；：、,.;:!?！？]{1,16}\s*$"
+)
 # A Markdown list item: a bullet (dropped from the text) or a number (kept: step 4 is step 4).
 MARKDOWN_ITEM_RE = re.compile(r"^\s*(?:(?P<bullet>[-*+•])|\d{1,3}[.)、])\s+")
 HEADLINE_FORBIDDEN = "。！？!?，、,；;：:"
@@ -281,11 +286,20 @@ def clean_document(source: str, doc_id: str, title: str, *, markdown: bool = Fal
         elif builder and (markdown or after_sentence_end):
             builder.paragraph_break(block.lines[0][1] - 1)
             paragraph_starts.append(len(builder.chars))
-        for line, start in block.lines:
+        heading = False  # the line before was a numbered heading: the body after it is a paragraph of its own
+        for number, (line, start) in enumerate(block.lines):
             if markdown:
                 add_markdown_line(line, start)
-            else:
-                builder.add_line(line, start)
+                continue
+            if heading:
+                builder.paragraph_break(start - 1)
+                paragraph_starts.append(len(builder.chars))
+            ends = number == 0 or _ends_sentence(block.lines[number - 1][0])
+            heading = number + 1 < len(block.lines) and ends and bool(NUMBERED_HEADING_RE.match(line))
+            if heading and number:
+                builder.paragraph_break(start - 1)
+                paragraph_starts.append(len(builder.chars))
+            builder.add_line(line, start)
         after_sentence_end = _ends_sentence(block.lines[-1][0])
     if pending_title is not None:
         attach_trailing(pending_title)

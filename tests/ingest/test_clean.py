@@ -112,6 +112,14 @@ def test_markdown_list_items_are_lines_of_their_own():
     assert source[ingredient.offsets[start] : ingredient.offsets[start] + 4] == "冰糖30"
 
 
+def test_a_numbered_heading_on_its_own_line_is_not_glued_to_the_body():
+    source = "青禾中学创办于1952年。\n一、招生计划\n计划招收高一新生720人，共16个\n班。\n（二）收费\n学费每学期800元。\n"
+    text = clean_document(source, "a.txt", "a").sections[0].text
+    assert text == "青禾中学创办于1952年。\n一、招生计划\n计划招收高一新生720人，共16个班。\n（二）收费\n学费每学期800元。"
+    # A line opening with 一、 inside a sentence (an OCR break) is no heading.
+    assert clean_document("他说：\n一、二两期工程\n已经完工。", "a.txt", "a").sections[0].text == "他说：一、二两期工程已经完工。"
+
+
 def test_a_list_is_no_headline():
     document = clean_document("正文。\n\n- 甲\n- 乙\n\n正文二。\n", "a.md", "a", markdown=True)
     assert [(s.title, s.text) for s in document.sections] == [("", "正文。\n甲\n乙\n正文二。")]
