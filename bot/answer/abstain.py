@@ -22,6 +22,7 @@ class Evidence:
     reader_margin: float | None = None  # the reader's best span above its window's "no answer"; None: READER=rules
     typed_span: bool | None = None  # whether the answer is of the asked type (None: the question asks none)
     requires_span: bool = False  # READER=rules: no typed span means no answer (dates, numbers)
+    unit_clash: bool = False  # a quantity question's answer is a figure of another unit than the one asked (50万头 for 多少钱)
     reader_ms: float = 0.0  # time to read (or choose the sentence)
     reason: str = ""  # decide's verdict, in words
 
@@ -64,6 +65,9 @@ def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
         return False, "question and passages are far apart"
     if evidence.coverage < limits["min_coverage" if chinese else "min_coverage_foreign"]:
         return False, "the passage lacks the question's key words" if chinese else "the passage lacks translations of the question's words"
+    if evidence.unit_clash:
+        # However sure the reader is, `50万头` answers no `总投资多少钱` and `50分钟` no `how long … in kilometres`.
+        return False, f"the answer is a figure of another unit than the {evidence.kind} asked for"
     if evidence.reader_margin is not None:
         if evidence.reader_margin < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
             if chinese and evidence.kind == YES_NO and holds_every_word(evidence):

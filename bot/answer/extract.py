@@ -487,6 +487,23 @@ def other_unit(info: QuestionInfo, text: str) -> bool:
     return any(ok for _, _, ok in _quantity_spans(folded, None)) and not any(ok for _, _, ok in _quantity_spans(folded, info.unit))
 
 
+MAGNITUDE_RE = re.compile(r"[\d.,]+(?:余|多|近|约)?(?:万|亿|千|百)+(?:余|多)?")
+
+
+def unit_clash(info: QuestionInfo, text: str) -> bool:
+    """Whether a quantity question's answer is a figure of another measure than the one asked: a calendar date,
+    or numbers carrying units (not a bare 万 or 亿: `1.25亿视杆细胞` counts cells) none of which is the asked one
+    (for 个, any classifier: 几个孩子 -> 3名)."""
+    folded = fold(text).strip()
+    if not info.unit:
+        return False
+    if DATE_RE.fullmatch(folded) and "月" in folded or re.fullmatch(rf"(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})[日号]", folded):
+        return True
+    asked = f"{info.unit}|{CLASSIFIERS}" if info.unit == "个" else info.unit
+    measured = [(s, e) for s, e, ok in _quantity_spans(folded, None) if ok and not MAGNITUDE_RE.fullmatch(folded[s:e])]
+    return bool(measured) and not any(ok for _, _, ok in _quantity_spans(folded, asked))
+
+
 def typed_candidates(info: QuestionInfo, folded: str) -> list[tuple[int, int]]:
     """Where folded text holds a date or time (a time question) or a number with the asked unit (a quantity
     question): `(start, end)` of each; nothing for other questions."""

@@ -24,6 +24,7 @@ from bot.answer.extract import (
     respective,
     tidy_edges,
     typed_candidates,
+    unit_clash,
     whole_list,
     whole_organisations,
     whole_quantities,
@@ -385,6 +386,7 @@ class Wenda:
             # question (`新田港建成了吗`), which no span answers: the sentence saying so (…新田港的建成运营…) does.
             short = sentence
         read = time.perf_counter()
+        judged["unit_clash"] = info.kind == QUANTITY and bool(short) and unit_clash(info, short)
         evidence = Evidence(info.kind, info.chinese, best.dense, cover, reader_ms=1000 * (read - searched), **judged)
         found, reason = decide(evidence, self.settings)
         evidence = replace(evidence, reason=reason)

@@ -53,7 +53,7 @@ ENGLISH_TYPES = [
 EXPLICIT_UNIT_RE = re.compile(rf"(?:多少|几)({COUNTERS})")
 UNIT_HINTS = [
     (re.compile(r"钱|投资|资金|金额|收入|产值|分红|GDP|gdp|造价|花费|斥资|成本|价格|票价"), rf"元|{CURRENCIES}"),
-    (re.compile(r"率|比例|比重|占比|百分"), r"%|％|成|比"),
+    (re.compile(r"(?<!统)率(?!领)|比例|比重|占比|百分"), r"%|％|成|比"),  # not 率领 (led)
     (re.compile(r"级别|等级"), r"级|类|等"),  # before lengths: 级别有多高 asks a grade, not a height
     # Before lengths: 多长时间 is no length, nor is a period's (续借期多长, 保修期有多长).
     (re.compile(r"多久|多长时间|车程|时长|有效期|期(?:有|是)?多长"), DURATION),

@@ -133,11 +133,12 @@ def test_a_question_longer_than_one_question_is_not_searched(wenda):
 
 
 def test_a_figure_of_another_kind_does_not_answer_a_quantity_question(wenda):
-    # The railway's passage gives its travel time (50分钟), not its length: the reader is not sure enough
-    # of an answer without 公里 (MIN_READER_MARGIN_UNTYPED), while the date it does hold still answers.
+    # The railway's passage gives its travel time (50分钟), not its length: a figure of another unit than 公里
+    # answers nothing (the reader was not sure enough of it either), while the date it does hold still answers.
     length = wenda.answer("渝万高铁全长多少公里？")
     assert length.found is False and length.answer is None
-    assert length.evidence.typed_span is False and "not the quantity asked for" in length.evidence.reason
+    assert length.evidence.typed_span is False and length.evidence.unit_clash
+    assert "another unit than the quantity asked for" in length.evidence.reason
     assert wenda.answer("渝万高铁何时开工？").answer == "11月9日"
 
 
