@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.answer.question import ENTITY, LIST, PLACE, QUANTITY, TIME, QuestionInfo
 from bot.answer.synonyms import mentions
-from bot.answer.units import CLASSIFIERS, UNITS
+from bot.answer.units import CLASSIFIER_WORDS, CLASSIFIERS, UNITS
 from bot.text.cjk import IDEOGRAPHS
 from bot.text.fold import fold
 
@@ -493,15 +493,17 @@ MAGNITUDE_RE = re.compile(r"[\d.,]+(?:余|多|近|约)?(?:万|亿|千|百)+(?:�
 def unit_clash(info: QuestionInfo, text: str) -> bool:
     """Whether a quantity question's answer is a figure of another measure than the one asked: a calendar date,
     or numbers carrying units (not a bare 万 or 亿: `1.25亿视杆细胞` counts cells) none of which is the asked one
-    (for 个, any classifier: 几个孩子 -> 3名)."""
+    (for a count, any classifier: 几个孩子 -> 3名, 几本书 -> 10册)."""
     folded = fold(text).strip()
     if not info.unit:
         return False
     if DATE_RE.fullmatch(folded) and "月" in folded or re.fullmatch(rf"(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})[日号]", folded):
         return True
-    asked = f"{info.unit}|{CLASSIFIERS}" if info.unit == "个" else info.unit
+    counted = any(unit in CLASSIFIER_WORDS for unit in info.unit.split("|"))
+    asked = f"{info.unit}|{CLASSIFIERS}" if counted else info.unit
     measured = [(s, e) for s, e, ok in _quantity_spans(folded, None) if ok and not MAGNITUDE_RE.fullmatch(folded[s:e])]
-    return bool(measured) and not any(ok for _, _, ok in _quantity_spans(folded, asked))
+    # The asked unit may follow a classifier (`10个工作日` for 多久).
+    return bool(measured) and not any(re.search(asked, folded[s : e + 4]) for s, e in measured)
 
 
 def typed_candidates(info: QuestionInfo, folded: str) -> list[tuple[int, int]]:

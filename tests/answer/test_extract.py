@@ -12,6 +12,7 @@ from bot.answer.extract import (
     resolve_relative_date,
     respective,
     tidy_edges,
+    unit_clash,
     whole_list,
     whole_organisations,
     whole_quantities,
@@ -315,3 +316,24 @@ def test_a_bare_figure_is_no_reason_and_a_reason_keeps_its_words_whole():
     start, end = whole_words(text, text.index("白鹿"), text.index("叫"))
     assert text[start:end].endswith("鸣叫") and "，" not in text[start:end]
     assert whole_words(text, text.index("北宋"), text.index("年间") + 2) == (text.index("北宋"), text.index("年间") + 2)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "clash"),
+    [
+        ("龙沙镇生态猪循环养殖项目总投资多少钱？", "50万头", True),
+        ("How long is the railway in kilometres?", "50分钟", True),
+        ("停课几天", "16日", True),  # a calendar date counts no days
+        ("三峡综合物流枢纽初期投资多少钱？", "15亿元", False),
+        ("林永康有几个子女？", "3名", False),  # any classifier answers 个
+        ("人类视网膜中共有多少个视杆细胞?", "1.25亿视杆细胞", False),  # 亿 is no unit
+        ("签约多少钱", "签约项目43个", True),
+        ("万州有什么特产", "50万头", False),  # asks no unit
+        ("一张借书证最多能借几本书？", "10册", False),
+        ("万州有多少人口", "1000余万", False),
+        ("学校有多少人", "300名", False),
+        ("报销单据多久之内要交", "10个工作日内", False),  # a duration counted with 个
+    ],
+)
+def test_an_answer_of_another_measure_than_the_one_asked(question, answer, clash):
+    assert unit_clash(analyse(question), answer) is clash

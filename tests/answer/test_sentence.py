@@ -117,6 +117,14 @@ def test_the_reader_must_be_surer_of_an_answer_that_is_not_of_the_asked_type(set
     assert decide(evidence, settings.model_copy(update={"min_reader_margin_untyped": margin}))[0] is True
 
 
+def test_an_answer_of_another_measure_is_not_found_however_sure_the_reader(settings):
+    # 总投资多少钱 -> 50万头 (margin 12): no sum of money.
+    evidence = Evidence(QUANTITY, True, 0.9, 1.0, sentence_coverage=1.0, reader_margin=12.0, typed_span=False, unit_clash=True)
+    assert decide(evidence, settings) == (False, "the answer is a figure of another unit than the quantity asked for")
+    assert decide(replace(evidence, chinese=False), settings)[0] is False
+    assert decide(replace(evidence, unit_clash=False), settings) == (True, "found")
+
+
 def test_a_yes_or_no_question_needs_no_span_where_one_sentence_holds_all_its_words(settings):
     # 万州有没有机场: no span answers it, so the reader's margin is low (−8.3); …机场的扩建升级… holds 万州 and 机场.
     limits = settings.thresholds()
