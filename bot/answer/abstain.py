@@ -23,6 +23,7 @@ class Evidence:
     typed_span: bool | None = None  # whether the answer is of the asked type (None: the question asks none)
     requires_span: bool = False  # READER=rules: no typed span means no answer (dates, numbers)
     unit_clash: bool = False  # a quantity question's answer is a figure of another unit than the one asked (50万头 for 多少钱)
+    qualifier_clash: bool = False  # the answer's sentence names 第三季度 where the question asks of 第四季度
     reader_ms: float = 0.0  # time to read (or choose the sentence)
     reason: str = ""  # decide's verdict, in words
 
@@ -68,6 +69,8 @@ def decide(evidence: Evidence, settings: Settings) -> tuple[bool, str]:
     if evidence.unit_clash:
         # However sure the reader is, `50万头` answers no `总投资多少钱` and `50分钟` no `how long … in kilometres`.
         return False, f"the answer is a figure of another unit than the {evidence.kind} asked for"
+    if evidence.qualifier_clash:
+        return False, "the answer's sentence speaks of another numbered thing than the question (第三 for 第四)"
     if evidence.reader_margin is not None:
         if evidence.reader_margin < limits["min_reader_margin" if chinese else "min_reader_margin_foreign"]:
             if chinese and evidence.kind == YES_NO and holds_every_word(evidence):

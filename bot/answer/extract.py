@@ -506,6 +506,25 @@ def unit_clash(info: QuestionInfo, text: str) -> bool:
     return bool(measured) and not any(re.search(asked, folded[s : e + 4]) for s, e in measured)
 
 
+# A numbered qualifier: 第四季度, 第六批, 第3届 (the numeral, and the character after it). Not a year: a question
+# sets its scene with one the answer's sentence need not repeat (`1740年，腓特烈大帝入侵西里西亚，…`, validation split).
+QUALIFIER_RE = re.compile(rf"第([{CN_NUMERAL}两]+|\d+)([{IDEOGRAPHS}])")
+
+
+def qualifier_clash(question: str, sentence: str) -> bool:
+    """Whether the question names a numbered thing (第四季度) its answer's sentence does not, where that sentence
+    names another of the same kind (第三季度): `远帆科技第四季度营业收入多少` is not answered
+    from `公司第三季度实现营业收入42.6亿元`."""
+    def qualifiers(text: str) -> set[tuple[str, str]]:
+        return set(QUALIFIER_RE.findall(fold(text)))
+
+    said = qualifiers(sentence)
+    return any(
+        (number, kind) not in said and any(other_kind == kind for _, other_kind in said)
+        for number, kind in qualifiers(question)
+    )
+
+
 def typed_candidates(info: QuestionInfo, folded: str) -> list[tuple[int, int]]:
     """Where folded text holds a date or time (a time question) or a number with the asked unit (a quantity
     question): `(start, end)` of each; nothing for other questions."""

@@ -19,6 +19,7 @@ from bot.answer.extract import (
     enumeration_spans,
     holds_bare_figure,
     other_unit,
+    qualifier_clash,
     requires_span,
     resolve_relative_date,
     respective,
@@ -387,6 +388,7 @@ class Wenda:
             short = sentence
         read = time.perf_counter()
         judged["unit_clash"] = info.kind == QUANTITY and bool(short) and unit_clash(info, short)
+        judged["qualifier_clash"] = bool(sentence) and qualifier_clash(meant, sentence)
         evidence = Evidence(info.kind, info.chinese, best.dense, cover, reader_ms=1000 * (read - searched), **judged)
         found, reason = decide(evidence, self.settings)
         evidence = replace(evidence, reason=reason)

@@ -9,6 +9,7 @@ from bot.answer.extract import (
     extract,
     holds_bare_figure,
     other_unit,
+    qualifier_clash,
     resolve_relative_date,
     respective,
     tidy_edges,
@@ -337,3 +338,13 @@ def test_a_bare_figure_is_no_reason_and_a_reason_keeps_its_words_whole():
 )
 def test_an_answer_of_another_measure_than_the_one_asked(question, answer, clash):
     assert unit_clash(analyse(question), answer) is clash
+
+
+def test_a_sentence_of_another_numbered_thing_than_the_one_asked():
+    third = "报告显示，公司第三季度实现营业收入42.6亿元，同比增长18.3%。"
+    assert qualifier_clash("远帆科技第四季度营业收入多少", third)
+    assert not qualifier_clash("远帆科技第三季度营业收入多少", third)
+    assert not qualifier_clash("远帆科技营业收入多少", third)  # the question names none
+    assert not qualifier_clash("第二季度营业收入多少", "全年营业收入115.8亿元。")  # the sentence names none
+    assert not qualifier_clash("鹿鸣古镇被列入第六批什么名单", "2014年，鹿鸣古镇被列入第六批中国历史文化名镇名单。")
+    assert not qualifier_clash("1740年腓特烈入侵西里西亚，争的是哪个王位？", "1741年，奥地利王位继承战争爆发。")  # years set a scene

@@ -183,7 +183,7 @@ RECIPE = """# 家常红烧肉的做法
 """
 REPORT = """远帆科技发布第三季度业绩
 
-分业务看，储能系统业务收入19.4亿元，同比增长41%；光伏逆变器业务收入14.2亿元，同比下降3.6%，主要受海外
+报告显示，公司第三季度实现营业收入42.6亿元，同比增长18.3%。分业务看，储能系统业务收入19.4亿元，同比增长41%；光伏逆变器业务收入14.2亿元，同比下降3.6%，主要受海外
 市场需求放缓影响。经市防汛抗旱指挥部同意，决定8月15日、16日全市中小学停课两天。每年农历三月初三，古镇都会
 举办白鹿庙会。
 """
@@ -226,3 +226,9 @@ def test_a_reason_is_no_figure_a_count_of_days_no_date(own):
     assert why.found and "海外市场需求放缓" in why.answer and "3.6%" not in why.answer
     assert own.answer("停课几天？").answer == "两天"  # not the reader's 16日
     assert own.answer("白鹿庙会在什么时候举办").answer == "农历三月初三"
+
+
+def test_a_sentence_of_the_third_quarter_answers_nothing_of_the_fourth(own):
+    assert own.answer("远帆科技第三季度营业收入多少").answer == "42.6亿元"
+    fourth = own.answer("远帆科技第四季度营业收入多少")
+    assert not fourth.found and fourth.evidence.qualifier_clash

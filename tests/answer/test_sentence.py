@@ -123,6 +123,8 @@ def test_an_answer_of_another_measure_is_not_found_however_sure_the_reader(setti
     assert decide(evidence, settings) == (False, "the answer is a figure of another unit than the quantity asked for")
     assert decide(replace(evidence, chinese=False), settings)[0] is False
     assert decide(replace(evidence, unit_clash=False), settings) == (True, "found")
+    fourth = replace(evidence, unit_clash=False, qualifier_clash=True)  # 第四季度营业收入 from a sentence of 第三季度
+    assert decide(fourth, settings) == (False, "the answer's sentence speaks of another numbered thing than the question (第三 for 第四)")
 
 
 def test_a_yes_or_no_question_needs_no_span_where_one_sentence_holds_all_its_words(settings):
