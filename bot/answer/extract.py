@@ -401,12 +401,12 @@ CLAUSE_MARKS = "，。；！？,;!?\n"
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """`(start, end)` widened to the words (jieba's, within the sentence) it cuts into: the reader's tokens may end
-    inside one (`因传说有白鹿在河边鸣` of `…鸣叫而得名`)."""
-    sentence_start = max(text.rfind(mark, 0, start) for mark in CLAUSE_MARKS) + 1
+    """`(start, end)` widened to the words it cuts into (jieba's, cutting the clause around it): the reader's tokens
+    may end inside one (`因传说有白鹿在河边鸣` of `…鸣叫而得名`)."""
+    clause_start = max(text.rfind(mark, 0, start) for mark in CLAUSE_MARKS) + 1
     ends = [i for i in (text.find(mark, end) for mark in CLAUSE_MARKS) if i != -1]
-    sentence_end = min(ends) if ends else len(text)
-    bounds = list(itertools.accumulate((len(word) for word in _words(fold(text[sentence_start:sentence_end]))), initial=sentence_start))
+    clause_end = min(ends) if ends else len(text)
+    bounds = list(itertools.accumulate((len(word) for word in _words(fold(text[clause_start:clause_end]))), initial=clause_start))
     return max(bound for bound in bounds if bound <= start), min(bound for bound in bounds if bound >= end)
 
 
@@ -478,11 +478,20 @@ def _names(folded: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(names)
 
 
+DAY_OF_MONTH_RE = re.compile(rf"(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})[日号]")
+
+
+def is_calendar_date(folded: str) -> bool:
+    """Whether folded text is a date with a month (`8月15日`, `农历三月初三`) or a day of the month (`16日`): no
+    count of anything, as a year (`3年`) may be."""
+    return bool(DATE_RE.fullmatch(folded) and "月" in folded or DAY_OF_MONTH_RE.fullmatch(folded))
+
+
 def other_unit(info: QuestionInfo, text: str) -> bool:
     """Whether `text` holds a number with a unit, and none with the unit a quantity question asks for (`43个`
     for 多少钱), or is a calendar date (`16日` for 停课几天, where the sentence says `停课两天`)."""
     folded = fold(text).strip()
-    if DATE_RE.fullmatch(folded) and "月" in folded or re.fullmatch(rf"(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})[日号]", folded):
+    if is_calendar_date(folded):
         return True
     return any(ok for _, _, ok in _quantity_spans(folded, None)) and not any(ok for _, _, ok in _quantity_spans(folded, info.unit))
 
@@ -497,7 +506,7 @@ def unit_clash(info: QuestionInfo, text: str) -> bool:
     folded = fold(text).strip()
     if not info.unit:
         return False
-    if DATE_RE.fullmatch(folded) and "月" in folded or re.fullmatch(rf"(?:\d{{1,2}}|[{CN_NUMERAL}]{{1,3}})[日号]", folded):
+    if is_calendar_date(folded):
         return True
     counted = any(unit in CLASSIFIER_WORDS for unit in info.unit.split("|"))
     asked = f"{info.unit}|{CLASSIFIERS}" if counted else info.unit
