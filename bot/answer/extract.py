@@ -527,9 +527,11 @@ def qualifier_clash(question: str, sentence: str) -> bool:
     def qualifiers(text: str) -> set[tuple[str, str]]:
         return set(QUALIFIER_RE.findall(fold(text)))
 
-    said = qualifiers(sentence)
+    said, folded = qualifiers(sentence), fold(sentence)
     return any(
-        (number, kind) not in said and any(other_kind == kind for _, other_kind in said)
+        (number, kind) not in said
+        and any(other_kind == kind for _, other_kind in said)
+        and not re.search(f"[该本此这]{re.escape(kind)}", folded)  # `该区位于…，西部与第一区接邻` speaks of 第四区
         for number, kind in qualifiers(question)
     )
 

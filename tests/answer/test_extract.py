@@ -347,4 +347,6 @@ def test_a_sentence_of_another_numbered_thing_than_the_one_asked():
     assert not qualifier_clash("远帆科技营业收入多少", third)  # the question names none
     assert not qualifier_clash("第二季度营业收入多少", "全年营业收入115.8亿元。")  # the sentence names none
     assert not qualifier_clash("鹿鸣古镇被列入第六批什么名单", "2014年，鹿鸣古镇被列入第六批中国历史文化名镇名单。")
+    # The sentence may name the asked one by 该/本/此/这 and its neighbours by number.
+    assert not qualifier_clash("巴黎第四区的地理位置在哪里？", "该区位于塞纳河的右岸，西部与第一区接邻；北部毗邻第三区。")
     assert not qualifier_clash("1740年腓特烈入侵西里西亚，争的是哪个王位？", "1741年，奥地利王位继承战争爆发。")  # years set a scene
