@@ -145,21 +145,32 @@ def is_lead(index: Index, sentence: str, hit: Hit) -> bool:
 
 def reading_windows(index: Index, hits: list[Hit], count: int, budget: int) -> list[Hit]:
     """The windows the reader reads: the `count` best-ranked of the best passage's article. Where that passage is a
-    whole section shorter than `budget` / `count` characters (a recipe's introduction, a note under a heading of its
-    own), the answer is likelier in a section beside it: the document's best-ranked windows are read instead, as
-    many as fit in `budget` characters (at least `count`)."""
+    whole section shorter than `budget` / `count` characters in a document of at most `budget` characters (a
+    recipe's introduction under its title, the steps under a heading of their own), the answer is likelier in a
+    section beside it: that document's windows are read instead, best-ranked first."""
     best = hits[0]
     same = [hit for hit in hits if hit.passage.article == best.passage.article][:count]
     alone = neighbour(index, best, -1) is None and neighbour(index, best, +1) is None
     if not holds(index, best) or not alone or len(best.passage.text) * count >= budget:
         return same
-    chosen: list[Hit] = []
-    used = 0
-    for hit in hits:
-        if hit.passage.doc_id == best.passage.doc_id and (len(chosen) < count or used + len(hit.passage.text) <= budget):
-            chosen.append(hit)
-            used += len(hit.passage.text)
-    return chosen
+    document = short_document(index, best.position, budget)
+    return [hit for hit in hits if hit.position in document] if document else same
+
+
+def short_document(index: Index, position: int, budget: int) -> set[int] | None:
+    """The rows of the passages of the document around row `position` (a document's passages are consecutive), or
+    None where they hold more than `budget` characters."""
+    passages, doc_id = index.passages, index.passages[position].doc_id
+    rows, size = {position}, len(passages[position].text)
+    for step in (-1, 1):
+        row = position + step
+        while 0 <= row < len(passages) and passages[row].doc_id == doc_id:
+            size += len(passages[row].text)
+            if size > budget:
+                return None
+            rows.add(row)
+            row += step
+    return rows
 
 
 def article_text(index: Index, hit: Hit) -> str:

@@ -219,6 +219,9 @@ def test_a_short_section_is_read_with_the_sections_beside_it(own):
     rest = [hit for hit in hits if hit is not intro]
     assert len(reading_windows(index, [intro, *rest], 2, 500)) == 3
     assert reading_windows(index, [intro, *rest], 2, 2 * len(intro.passage.text)) == [intro]
+    # Nor is a short section of a long document (a newspaper's brief) read with the rest of it.
+    whole = sum(len(p.text) for p in index.passages if p.doc_id == "红烧肉.md")
+    assert reading_windows(index, [intro, *rest], 2, whole - 1) == [intro]
 
 
 def test_a_reason_is_no_figure_a_count_of_days_no_date(own):
