@@ -524,15 +524,13 @@ def qualifier_clash(question: str, sentence: str) -> bool:
     """Whether the question names a numbered thing (第四季度) its answer's sentence does not, where that sentence
     names another of the same kind (第三季度): `远帆科技第四季度营业收入多少` is not answered
     from `公司第三季度实现营业收入42.6亿元`."""
-    def qualifiers(text: str) -> set[tuple[str, str]]:
-        return set(QUALIFIER_RE.findall(fold(text)))
-
-    said, folded = qualifiers(sentence), fold(sentence)
+    folded = fold(sentence)
+    said = set(QUALIFIER_RE.findall(folded))
     return any(
         (number, kind) not in said
         and any(other_kind == kind for _, other_kind in said)
         and not re.search(f"[该本此这]{re.escape(kind)}", folded)  # `该区位于…，西部与第一区接邻` speaks of 第四区
-        for number, kind in qualifiers(question)
+        for number, kind in QUALIFIER_RE.findall(fold(question))
     )
 
 
